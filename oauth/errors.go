@@ -1,0 +1,98 @@
+package oauth
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// ErrRedirect is wrapped by the error for a 3xx answer to a token request. Redirects are never
+// followed: a 307 or 308 would resend the form, with its secrets, to another URL.
+var ErrRedirect = errors.New("oauth: the token endpoint answered with a redirect, which is never followed")
+
+// ErrBodyTooLarge is wrapped when a response body exceeds [MaxBodySize].
+var ErrBodyTooLarge = errors.New("oauth: response body exceeds 1 MiB")
+
+// RetrieveError is a token endpoint answer that is not a usable token: an RFC 6749 section 5.2
+// error response, or a body that is empty, not JSON, too large, truncated or a redirect.
+// Its Error method never includes the body or description text beyond the first line.
+type RetrieveError struct {
+	StatusCode      int
+	ContentType     string
+	ErrorCode       string // RFC 6749 "error", e.g. "invalid_grant"
+	Description     string // "error_description" (whole; see FirstLine)
+	ErrorURI        string
+	ClientRequestID string // the client-request-id header the request carried
+	// Body is the response body as read (at most MaxBodySize bytes), for Entra-specific
+	// fields. It is never printed.
+	Body []byte
+	// Err is the underlying cause when the body could not be used (ErrRedirect,
+	// ErrBodyTooLarge, ErrMalformedResponse, a read error), else nil.
+	Err error
+}
+
+func (e *RetrieveError) Error() string {
+	var b strings.Builder
+	b.WriteString("oauth: token endpoint answered ")
+	b.WriteString(strconv.Itoa(e.StatusCode))
+	if e.ErrorCode != "" {
+		b.WriteString(": ")
+		b.WriteString(e.ErrorCode)
+		if d := FirstLine(e.Description); d != "" {
+			b.WriteString(": ")
+			b.WriteString(d)
+		}
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+		if e.ContentType != "" {
+			b.WriteString(" (content type ")
+			b.WriteString(strconv.Quote(e.ContentType))
+			b.WriteString(")")
+		}
+	}
+	return b.String()
+}
+
+func (e *RetrieveError) Unwrap() error { return e.Err }
+
+// Format keeps the body out of every verb, including %#v.
+func (e *RetrieveError) Format(f fmt.State, verb rune) {
+	if verb == 'v' && (f.Flag('#') || f.Flag('+')) {
+		fmt.Fprintf(f, "&oauth.RetrieveError{StatusCode:%d ContentType:%q ErrorCode:%q Description:%q ClientRequestID:%q Body:[%d bytes] Err:%v}",
+			e.StatusCode, e.ContentType, e.ErrorCode, FirstLine(e.Description), e.ClientRequestID, len(e.Body), e.Err)
+		return
+	}
+	fmt.Fprint(f, e.Error())
+}
+
+// FirstLine returns the first line of an Entra error_description, which continues with
+// "Trace ID", "Correlation ID" and "Timestamp" lines.
+func FirstLine(s string) string {
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i]
+	}
+	return strings.TrimSpace(s)
+}
+
+type wireError struct {
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description"`
+	ErrorURI         string `json:"error_uri"`
+}
+
+// parseError fills e from an RFC 6749 section 5.2 body; it reports whether the body was a JSON
+// object with a non-empty "error" string.
+func (e *RetrieveError) parseBody(body []byte) bool {
+	var w wireError
+	if json.Unmarshal(body, &w) != nil || w.Error == "" {
+		return false
+	}
+	e.ErrorCode = w.Error
+	e.Description = w.ErrorDescription
+	e.ErrorURI = w.ErrorURI
+	return true
+}
