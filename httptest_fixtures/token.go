@@ -1,0 +1,249 @@
+package entratest
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ChallengeClaims is the claims challenge RequireClaims makes the token endpoint send.
+const ChallengeClaims = `{"access_token":{"capolids":{"essential":true,"values":["c1a1b2c3-0000-4000-8000-000000000001"]}}}`
+
+// token is the token endpoint: faults first, then the grant.
+func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	_ = r.ParseForm()
+	f := s.popFault()
+	if f != nil {
+		if f.Delay > 0 {
+			select {
+			case <-time.After(f.Delay):
+			case <-r.Context().Done():
+				s.record(r, 0)
+				return
+			}
+		}
+		switch {
+		case f.Hang:
+			s.record(r, 0)
+			<-r.Context().Done()
+			return
+		case f.Reset:
+			s.record(r, 0)
+			reset(w)
+			return
+		case f.Status != 0:
+			s.record(r, f.Status)
+			s.writeFault(w, r, f)
+			return
+		}
+	}
+	status, body := s.grant(r)
+	b, _ := json.Marshal(body)
+	s.record(r, status)
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store, no-cache")
+	h.Set("x-ms-request-id", newUUID())
+	if id := r.Header.Get("client-request-id"); id != "" && r.Header.Get("return-client-request-id") == "true" {
+		h.Set("client-request-id", id)
+	}
+	if f != nil && f.TruncateAfter > 0 && f.TruncateAfter < len(b) {
+		h.Set("Content-Length", strconv.Itoa(len(b)))
+		w.WriteHeader(status)
+		_, _ = w.Write(b[:f.TruncateAfter])
+		w.(http.Flusher).Flush()
+		reset(w)
+		return
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// writeJSON answers a non-token endpoint.
+func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	s.record(r, status)
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// grant checks the request as Entra does and issues tokens, or returns an Entra error body.
+func (s *Server) grant(r *http.Request) (int, any) {
+	tenant := r.PathValue("tenant")
+	form := r.PostForm
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if !s.tenants[tenant] {
+		return s.errorBody(r, errTenant(tenant))
+	}
+	clientID := form.Get("client_id")
+	if clientID == "" {
+		return s.errorBody(r, errNoClient)
+	}
+	if c, ok := s.clients[clientID]; ok && c.Secret != "" {
+		switch sec := form.Get("client_secret"); {
+		case sec == "":
+			return s.errorBody(r, errNoSecret)
+		case sec != c.Secret:
+			return s.errorBody(r, errBadSecret)
+		}
+	}
+	scope := form.Get("scope")
+	if scope == "" {
+		return s.errorBody(r, errNoScope)
+	}
+	claims := form.Get("claims")
+	var claimsObj map[string]json.RawMessage
+	if claims != "" && (json.Unmarshal([]byte(claims), &claimsObj) != nil || claimsObj == nil) {
+		return s.errorBody(r, errBadClaims)
+	}
+	var user User
+	var idScopes []string
+	var finish func()
+	switch form.Get("grant_type") {
+	case "authorization_code":
+		c := s.codes[form.Get("code")]
+		switch {
+		case c == nil:
+			return s.errorBody(r, errBadGrant)
+		case c.redeemed:
+			return s.errorBody(r, errCodeRedeemed)
+		case now.Sub(c.issued) > s.opts.CodeLifetime:
+			return s.errorBody(r, errCodeExpired)
+		case c.clientID != clientID:
+			return s.errorBody(r, errClientMatch)
+		case c.redirectURI != form.Get("redirect_uri"):
+			return s.errorBody(r, errRedirect)
+		case c.challenge != "" && s256(form.Get("code_verifier")) != c.challenge:
+			return s.errorBody(r, errVerifier)
+		}
+		user, idScopes = c.user, c.scopes
+		finish = func() { c.redeemed = true }
+	case "refresh_token":
+		rt := s.refreshTokens[form.Get("refresh_token")]
+		switch {
+		case rt == nil || rt.revoked:
+			return s.errorBody(r, errBadGrant)
+		case rt.clientID != clientID:
+			return s.errorBody(r, errClientMatch)
+		case now.Sub(rt.issued) > s.opts.RefreshTokenLifetime:
+			return s.errorBody(r, errRTExpired)
+		case rt.used && s.opts.StrictRotation:
+			return s.errorBody(r, errBadGrant)
+		}
+		user = rt.user
+		finish = func() { rt.used = true }
+	default:
+		return s.errorBody(r, errGrantType)
+	}
+	if s.claimsNeeded[user.ObjectID] {
+		if claims == "" {
+			return s.errorBody(r, errMFA(ChallengeClaims))
+		}
+		delete(s.claimsNeeded, user.ObjectID)
+	}
+	finish()
+	return http.StatusOK, s.tokenResponse(form.Get("client_info") == "1", clientID, scope, idScopes, user, hasCP1(claimsObj), now)
+}
+
+func (s *Server) tokenResponse(clientInfo bool, clientID, scope string, idScopes []string, u User, cae bool, now time.Time) map[string]any {
+	o := s.opts
+	exp := now.Add(o.AccessTokenLifetime)
+	sub := pairwise(u.ObjectID, clientID)
+	scopes := strings.Fields(scope)
+	at := map[string]any{
+		"aud": audience(scopes), "iss": s.URL() + "/" + u.TenantID + "/v2.0", "iat": now.Unix(), "nbf": now.Unix(),
+		"exp": exp.Unix(), "azp": clientID, "oid": u.ObjectID, "tid": u.TenantID, "sub": sub, "ver": "2.0",
+		"scp": scopeNames(scopes), "name": u.Name, "preferred_username": u.Username, "uti": randomString(22),
+	}
+	if cae {
+		at["xms_cc"] = []string{"CP1"}
+	}
+	resp := map[string]any{"token_type": "Bearer", "scope": scope, "access_token": signJWT(at)}
+	secs := func(d time.Duration) any {
+		if o.ExpiresInAsString {
+			return strconv.FormatInt(int64(d/time.Second), 10)
+		}
+		return int64(d / time.Second)
+	}
+	switch {
+	case o.OmitExpiry:
+	case o.ExpiresOn:
+		resp["expires_on"] = exp.Unix()
+	default:
+		resp["expires_in"] = secs(o.AccessTokenLifetime)
+		resp["ext_expires_in"] = secs(o.AccessTokenLifetime)
+	}
+	if o.RefreshIn > 0 {
+		resp["refresh_in"] = secs(o.RefreshIn)
+	}
+	if !o.NoRefreshToken {
+		resp["refresh_token"] = s.issueRefreshTokenLocked(clientID, u)
+	}
+	if clientInfo {
+		ci, _ := json.Marshal(map[string]string{"uid": u.ObjectID, "utid": u.TenantID})
+		resp["client_info"] = base64.RawURLEncoding.EncodeToString(ci)
+	}
+	if slices.Contains(scopes, "openid") || slices.Contains(idScopes, "openid") {
+		resp["id_token"] = signJWT(map[string]any{
+			"aud": clientID, "iss": s.URL() + "/" + u.TenantID + "/v2.0", "iat": now.Unix(), "nbf": now.Unix(),
+			"exp": now.Add(time.Hour).Unix(), "sub": sub, "oid": u.ObjectID, "tid": u.TenantID,
+			"preferred_username": u.Username, "name": u.Name, "ver": "2.0",
+		})
+	}
+	return resp
+}
+
+func hasCP1(claims map[string]json.RawMessage) bool {
+	var at struct {
+		XMSCC struct {
+			Values []string `json:"values"`
+		} `json:"xms_cc"`
+	}
+	return claims != nil && json.Unmarshal(claims["access_token"], &at) == nil && slices.Contains(at.XMSCC.Values, "CP1")
+}
+
+func s256(verifier string) string {
+	sum := sha256.Sum256([]byte(verifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+func pairwise(oid, clientID string) string {
+	sum := sha256.Sum256([]byte(oid + "|" + clientID))
+	return base64.RawURLEncoding.EncodeToString(sum[:20])
+}
+
+// audience is the resource of the first resource scope:
+// "https://graph.microsoft.com/.default" -> "https://graph.microsoft.com"; Microsoft Graph's
+// application ID when there is none.
+func audience(scopes []string) string {
+	for _, sc := range scopes {
+		if i := strings.LastIndex(sc, "/"); i > 0 && strings.Contains(sc, "://") {
+			return sc[:i]
+		}
+	}
+	return "00000003-0000-0000-c000-000000000000"
+}
+
+func scopeNames(scopes []string) string {
+	var names []string
+	for _, sc := range scopes {
+		if i := strings.LastIndex(sc, "/"); i >= 0 {
+			sc = sc[i+1:]
+		}
+		switch sc {
+		case "openid", "profile", "offline_access", "email":
+			continue
+		}
+		names = append(names, sc)
+	}
+	return strings.Join(names, " ")
+}
