@@ -53,6 +53,9 @@ type Options struct {
 	ExpiresOn bool
 	// OmitExpiry sends neither expires_in nor expires_on: clients must read the JWT exp.
 	OmitExpiry bool
+	// NoClientInfo leaves client_info out even when the request asks for it, so clients must
+	// name the account from the id_token.
+	NoClientInfo bool
 	// RequirePKCE refuses authorize requests without an S256 code_challenge.
 	RequirePKCE bool
 	// Now is the server's clock; nil means time.Now.

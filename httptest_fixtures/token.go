@@ -188,7 +188,7 @@ func (s *Server) tokenResponse(clientInfo bool, clientID, scope string, idScopes
 	if !o.NoRefreshToken {
 		resp["refresh_token"] = s.issueRefreshTokenLocked(clientID, u)
 	}
-	if clientInfo {
+	if clientInfo && !o.NoClientInfo {
 		ci, _ := json.Marshal(map[string]string{"uid": u.ObjectID, "utid": u.TenantID})
 		resp["client_info"] = base64.RawURLEncoding.EncodeToString(ci)
 	}

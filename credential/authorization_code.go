@@ -1,0 +1,104 @@
+package credential
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/entrakit/entrakit/cache"
+	"github.com/entrakit/entrakit/oauth"
+)
+
+// AuthorizationCodeOptions configure an AuthorizationCode credential; nil means defaults.
+type AuthorizationCodeOptions struct {
+	ClientSecret               string   // confidential clients
+	CodeVerifier               string   // PKCE verifier used when the code was requested
+	AuthorityHost              string   // "login.microsoftonline.com" or "https://host[:port]"; default AZURE_AUTHORITY_HOST, else the public cloud
+	AdditionallyAllowedTenants []string // tenants besides tenantID that requests may name; "*" allows any
+	HTTPClient                 *http.Client
+	Cache                      *cache.Cache     // share/persist tokens; nil = private in-memory cache
+	Logger                     *slog.Logger     // nil = silent
+	Now                        func() time.Time // the clock; nil = time.Now (for tests)
+}
+
+// Format prints the options with ClientSecret and CodeVerifier redacted.
+func (o AuthorizationCodeOptions) Format(f fmt.State, verb rune) {
+	fmt.Fprintf(f, "credential.AuthorizationCodeOptions{ClientSecret:%s CodeVerifier:%s AuthorityHost:%q AdditionallyAllowedTenants:%q}",
+		redactedLen(o.ClientSecret), redactedLen(o.CodeVerifier), o.AuthorityHost, o.AdditionallyAllowedTenants)
+}
+
+// AuthorizationCode redeems an authorization code, then keeps the signed-in user's tokens fresh
+// with the refresh token. It is azure-identity's AuthorizationCodeCredential. It is safe for
+// concurrent use.
+//
+// The first request redeems the code (the code is kept until a redemption succeeds) and binds
+// the credential to the account the code signed in: with a shared cache it never returns
+// another account's tokens. Later requests for any scope or allowed tenant use the cache, then
+// the account's refresh token.
+type AuthorizationCode struct {
+	e     *engine
+	first *firstGrant
+}
+
+var _ TokenCredential = (*AuthorizationCode)(nil)
+
+// NewAuthorizationCode makes a credential that redeems authCode, which was obtained with
+// clientID and redirectURI from tenantID's authorize endpoint. It validates everything it can
+// and does no network I/O; argument errors wrap ErrInvalidInput.
+func NewAuthorizationCode(tenantID, clientID, authCode, redirectURI string, opts *AuthorizationCodeOptions) (*AuthorizationCode, error) {
+	if opts == nil {
+		opts = &AuthorizationCodeOptions{}
+	}
+	if authCode == "" || strings.ContainsAny(authCode, " \t\r\n") {
+		return nil, fmt.Errorf("%w: an authorization code is required and has no spaces", ErrInvalidInput)
+	}
+	if u, err := url.Parse(redirectURI); redirectURI == "" || err != nil || u.Scheme == "" || u.Fragment != "" {
+		return nil, fmt.Errorf("%w: redirectURI must be the absolute URI the code was sent to, without a fragment", ErrInvalidInput)
+	}
+	if opts.CodeVerifier != "" {
+		if err := oauth.ValidateVerifier(opts.CodeVerifier); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidInput, err)
+		}
+	}
+	e, err := newEngine("AuthorizationCodeCredential", tenantID, clientID, common{
+		ClientSecret: opts.ClientSecret, AuthorityHost: opts.AuthorityHost,
+		AdditionallyAllowedTenants: opts.AdditionallyAllowedTenants, HTTPClient: opts.HTTPClient,
+		Cache: opts.Cache, Logger: opts.Logger, Now: opts.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	verifier := opts.CodeVerifier
+	first := newFirstGrant(authCode, false, scrubber{verifier, opts.ClientSecret}, func(code string, r request) url.Values {
+		return oauth.AuthCodeGrant{ClientID: clientID, Code: code, RedirectURI: redirectURI, Scopes: r.scopes,
+			ClientSecret: opts.ClientSecret, CodeVerifier: verifier, Claims: r.claims}.Form()
+	})
+	return &AuthorizationCode{e: e, first: first}, nil
+}
+
+// GetToken returns an access token for opts.Scopes, from the cache when it is fresh enough.
+func (c *AuthorizationCode) GetToken(ctx context.Context, opts TokenRequestOptions) (AccessToken, error) {
+	info, err := c.e.getToken(ctx, "GetToken", opts, c.first)
+	return AccessToken{Token: info.Token, ExpiresOn: info.ExpiresOn}, err
+}
+
+// GetTokenInfo is GetToken with the token type and refresh time.
+func (c *AuthorizationCode) GetTokenInfo(ctx context.Context, opts TokenRequestOptions) (AccessTokenInfo, error) {
+	return c.e.getToken(ctx, "GetTokenInfo", opts, c.first)
+}
+
+// Close releases the credential's idle connections; later calls fail with ErrClosed. It is
+// safe to call more than once.
+func (c *AuthorizationCode) Close() error {
+	c.e.close()
+	return nil
+}
+
+// Format prints the client, tenant, authority and account; never a secret.
+func (c *AuthorizationCode) Format(f fmt.State, verb rune) {
+	fmt.Fprint(f, c.e.describe("credential.AuthorizationCode"))
+}

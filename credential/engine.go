@@ -1,0 +1,330 @@
+package credential
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/entrakit/entrakit/authority"
+	"github.com/entrakit/entrakit/cache"
+	"github.com/entrakit/entrakit/entra"
+	"github.com/entrakit/entrakit/oauth"
+)
+
+// Refresh timing (DESIGN section 3; the reference's GetTokenMixin).
+const (
+	refreshWindow   = 5 * time.Minute  // refresh when this close to expiry
+	refreshThrottle = 30 * time.Second // after an attempt, use the cached token this long
+)
+
+// common are the options every credential here shares.
+type common struct {
+	ClientSecret               string
+	AuthorityHost              string
+	AdditionallyAllowedTenants []string
+	HTTPClient                 *http.Client
+	Cache                      *cache.Cache
+	Logger                     *slog.Logger
+	Now                        func() time.Time
+}
+
+// grantFunc performs one token request for req, with the refresh token of the bound account.
+type request struct {
+	scopes  []string
+	tenant  string // resolved
+	claims  string // merged with CAE, as sent
+	cae     bool
+	account string
+}
+
+// engine is the token lifecycle shared by the credentials: validation, tenant resolution, the
+// cache key, the refresh decision, one request per key at a time, and storing responses.
+type engine struct {
+	name     string
+	clientID string
+	tenant   string
+	secret   string
+	auth     authority.Authority
+	allowed  []string
+	client   oauth.Client
+	ownHTTP  *http.Client // closed by Close when we made it
+	cache    *cache.Cache
+	logger   *slog.Logger
+	now      func() time.Time
+
+	account atomic.Pointer[string] // bound home account ID; nil before binding
+	closed  atomic.Bool
+
+	mu      sync.Mutex
+	flights map[string]*flight
+	lastTry map[string]time.Time
+}
+
+type flight struct {
+	done chan struct{}
+	info AccessTokenInfo
+	err  error
+}
+
+func newEngine(name, tenantID, clientID string, o common) (*engine, error) {
+	if err := authority.ValidateTenantID(tenantID); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidInput, err)
+	}
+	if strings.TrimSpace(clientID) == "" || !validScope(clientID) {
+		return nil, fmt.Errorf("%w: a client ID is required (the application ID of the app registration)", ErrInvalidInput)
+	}
+	auth, err := authority.Resolve(o.AuthorityHost, os.Getenv)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidInput, err)
+	}
+	for _, t := range o.AdditionallyAllowedTenants {
+		if t == "*" {
+			continue
+		}
+		if err := authority.ValidateTenantID(t); err != nil {
+			return nil, fmt.Errorf("%w: AdditionallyAllowedTenants: %w", ErrInvalidInput, err)
+		}
+	}
+	e := &engine{
+		name: name, clientID: clientID, tenant: tenantID, secret: o.ClientSecret, auth: auth,
+		allowed: slices.Clone(o.AdditionallyAllowedTenants), cache: o.Cache, logger: o.Logger, now: o.Now,
+		flights: map[string]*flight{}, lastTry: map[string]time.Time{},
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	hc := o.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		e.ownHTTP = hc
+	}
+	e.client = oauth.Client{HTTPClient: hc, Now: e.now, Logger: o.Logger}
+	if e.cache == nil {
+		e.cache, _ = cache.New(&cache.Options{Now: e.now})
+	}
+	return e, nil
+}
+
+// boundAccount returns the home account ID the credential is bound to, or "".
+func (e *engine) boundAccount() string {
+	if p := e.account.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// prepare validates a request and resolves its tenant and claims. No network I/O.
+func (e *engine) prepare(method string, opts *TokenRequestOptions) (request, error) {
+	if e.closed.Load() {
+		return request{}, fmt.Errorf("%s: %w", e.name, ErrClosed)
+	}
+	if err := validateRequest(method, opts); err != nil {
+		return request{}, err
+	}
+	tenant, err := authority.ResolveTenant(e.tenant, opts.TenantID, e.allowed, os.Getenv)
+	if err != nil {
+		return request{}, fmt.Errorf("%w: %w", ErrInvalidInput, err)
+	}
+	claims := opts.Claims
+	if claims != "" || opts.EnableCAE {
+		if claims, err = entra.MergeClaims(opts.Claims, opts.EnableCAE); err != nil {
+			return request{}, fmt.Errorf("%w: %w", ErrInvalidInput, err)
+		}
+	}
+	return request{scopes: opts.Scopes, tenant: tenant, claims: claims, cae: opts.EnableCAE, account: e.boundAccount()}, nil
+}
+
+func (e *engine) key(r *request) cache.Key {
+	return cache.Key{Environment: e.auth.Host(), Tenant: r.tenant, ClientID: e.clientID, Account: r.account, Scopes: r.scopes, CAE: r.cae}
+}
+
+// get is the refresh decision for a bound credential. fetch performs the token request.
+//
+//	no token or expired            -> fetch; errors are returned
+//	an attempt in the last 30 s    -> the cached token
+//	past RefreshOn or < 5 min left -> fetch; on failure the still-valid cached token
+//	otherwise                      -> the cached token
+//
+// A request with claims skips the cache read. Concurrent callers of one key share one fetch.
+func (e *engine) get(ctx context.Context, r request, hasClaims bool, fetch func(context.Context, request) (AccessTokenInfo, error)) (AccessTokenInfo, error) {
+	now := e.now()
+	if !hasClaims {
+		if t, ok := e.cache.AccessToken(e.key(&r), now); ok {
+			fresh := t.ExpiresOn.Sub(now) > refreshWindow && (t.RefreshOn.IsZero() || now.Before(t.RefreshOn))
+			if fresh || e.throttled(r, now) {
+				e.logAcquired(ctx, r, "cache", t.ExpiresOn)
+				return AccessTokenInfo{Token: t.Secret, ExpiresOn: t.ExpiresOn, TokenType: t.TokenType, RefreshOn: t.RefreshOn}, nil
+			}
+			info, err := e.shared(ctx, r, fetch)
+			if err != nil {
+				e.warn(ctx, "refresh before expiry failed; using the cached token", r, err)
+				return AccessTokenInfo{Token: t.Secret, ExpiresOn: t.ExpiresOn, TokenType: t.TokenType, RefreshOn: t.RefreshOn}, nil
+			}
+			return info, nil
+		}
+	}
+	return e.shared(ctx, r, fetch)
+}
+
+func flightKey(r request) string {
+	s := slices.Clone(r.scopes)
+	slices.Sort(s)
+	return fmt.Sprintf("%s\x00%s\x00%t\x00%s\x00%s", r.tenant, r.account, r.cae, r.claims, strings.Join(s, " "))
+}
+
+func (e *engine) throttled(r request, now time.Time) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	last, ok := e.lastTry[flightKey(r)]
+	return ok && now.Sub(last) < refreshThrottle
+}
+
+// shared runs fetch once for all concurrent callers of the same key. A caller whose context
+// ends stops waiting; if the leader's context ended, the others try again with theirs.
+func (e *engine) shared(ctx context.Context, r request, fetch func(context.Context, request) (AccessTokenInfo, error)) (AccessTokenInfo, error) {
+	fk := flightKey(r)
+	for {
+		e.mu.Lock()
+		if f, ok := e.flights[fk]; ok {
+			e.mu.Unlock()
+			select {
+			case <-f.done:
+				if f.err != nil && isContextErr(f.err) && ctx.Err() == nil {
+					continue
+				}
+				return f.info, f.err
+			case <-ctx.Done():
+				return AccessTokenInfo{}, e.ctxErr(ctx)
+			}
+		}
+		f := &flight{done: make(chan struct{})}
+		e.flights[fk] = f
+		e.lastTry[fk] = e.now()
+		e.mu.Unlock()
+
+		f.info, f.err = fetch(ctx, r)
+
+		e.mu.Lock()
+		delete(e.flights, fk)
+		e.mu.Unlock()
+		close(f.done)
+		return f.info, f.err
+	}
+}
+
+func (e *engine) ctxErr(ctx context.Context) error {
+	return &AuthenticationFailedError{Credential: e.name, Err: ctx.Err()}
+}
+
+// exchange sends one grant and stores the result. secrets are what the form carries, for
+// scrubbing server text.
+func (e *engine) exchange(ctx context.Context, r request, form map[string][]string, secrets scrubber) (*oauth.Token, error) {
+	endpoint, err := e.auth.TokenEndpoint(r.tenant)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidInput, err)
+	}
+	tok, err := e.client.Exchange(ctx, endpoint, form)
+	if err != nil {
+		return nil, authFailed(e.name, err, secrets)
+	}
+	if tok.ExpiresOn.IsZero() {
+		exp, jerr := entra.ExpiryFromJWT(tok.AccessToken)
+		if jerr != nil || !exp.After(tok.RequestTime) || exp.Sub(tok.RequestTime) > oauth.MaxLifetime {
+			return nil, &AuthenticationFailedError{Credential: e.name, StatusCode: http.StatusOK,
+				Err: fmt.Errorf("%w: no expires_on or expires_in, and the access token has no usable JWT exp", oauth.ErrMalformedResponse)}
+		}
+		tok.SetExpiresOn(exp)
+	}
+	return tok, nil
+}
+
+// store caches a token response under the account it names (or account, when given) and
+// returns the token info. A new refresh token replaces the old one before this returns.
+func (e *engine) store(r request, tok *oauth.Token, account string) AccessTokenInfo {
+	env := e.auth.Host()
+	if tok.RefreshToken != "" {
+		e.cache.PutRefreshToken(env, e.clientID, account, tok.RefreshToken)
+	}
+	r.account = account
+	e.cache.PutAccessToken(e.key(&r), cache.AccessToken{
+		Secret: tok.AccessToken, TokenType: tok.TokenType, ExpiresOn: tok.ExpiresOn, RefreshOn: tok.RefreshOn, CachedAt: tok.RequestTime,
+	})
+	return AccessTokenInfo{Token: tok.AccessToken, ExpiresOn: tok.ExpiresOn, TokenType: tok.TokenType, RefreshOn: tok.RefreshOn}
+}
+
+// bind records the account a first response signed in (client_info uid.utid, else id_token
+// sub); with neither, a private anonymous ID so that a shared cache never mixes accounts.
+func (e *engine) bind(tok *oauth.Token, tenant string) string {
+	id, claims := entra.HomeAccountID(tok.ClientInfo, tok.IDToken)
+	if id == "" {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		id = "anonymous-" + hex.EncodeToString(b[:])
+	} else {
+		e.cache.PutAccount(cache.Account{HomeAccountID: id, Environment: e.auth.Host(), TenantID: tenant, Username: claims.PreferredUsername})
+	}
+	e.account.Store(&id)
+	return id
+}
+
+// refresh redeems the bound account's cached refresh token for r.
+func (e *engine) refresh(ctx context.Context, r request) (AccessTokenInfo, error) {
+	env := e.auth.Host()
+	rt, ok := e.cache.RefreshToken(env, e.clientID, r.account)
+	if !ok {
+		return AccessTokenInfo{}, &AuthenticationFailedError{Credential: e.name,
+			Err: errors.New("no authorization code, cached access token, or refresh token available")}
+	}
+	form := oauth.RefreshGrant{ClientID: e.clientID, RefreshToken: rt, Scopes: r.scopes, ClientSecret: e.secret, Claims: r.claims}.Form()
+	tok, err := e.exchange(ctx, r, form, scrubber{rt, e.secret})
+	if err != nil {
+		var af *AuthenticationFailedError
+		if errors.As(err, &af) && af.ErrorCode == "invalid_grant" {
+			e.cache.RemoveRefreshToken(env, e.clientID, r.account, rt)
+		}
+		return AccessTokenInfo{}, err
+	}
+	info := e.store(r, tok, r.account)
+	e.logAcquired(ctx, r, "network", info.ExpiresOn)
+	return info, nil
+}
+
+func (e *engine) close() {
+	e.closed.Store(true)
+	if e.ownHTTP != nil {
+		e.ownHTTP.CloseIdleConnections()
+	}
+}
+
+func (e *engine) logAcquired(ctx context.Context, r request, source string, exp time.Time) {
+	if e.logger == nil || !e.logger.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	e.logger.LogAttrs(ctx, slog.LevelInfo, "entrakit: token acquired",
+		slog.String("credential", e.name), slog.Any("scopes", r.scopes), slog.String("tenant", r.tenant),
+		slog.String("source", source), slog.Time("expires_on", exp))
+}
+
+func (e *engine) warn(ctx context.Context, msg string, r request, err error) {
+	if e.logger == nil {
+		return
+	}
+	e.logger.LogAttrs(ctx, slog.LevelWarn, "entrakit: "+msg,
+		slog.String("credential", e.name), slog.Any("scopes", r.scopes), slog.String("tenant", r.tenant),
+		slog.String("error", err.Error()))
+}
+
+// formatFields prints a credential's public identity, never a secret.
+func (e *engine) describe(typ string) string {
+	return fmt.Sprintf("%s{ClientID:%s TenantID:%s Authority:%s Account:%q}", typ, e.clientID, e.tenant, e.auth.URL(), e.boundAccount())
+}

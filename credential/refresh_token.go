@@ -1,0 +1,96 @@
+package credential
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/entrakit/entrakit/cache"
+	"github.com/entrakit/entrakit/oauth"
+)
+
+// RefreshTokenOptions configure a RefreshToken credential; nil means defaults. The fields are
+// those of AuthorizationCodeOptions except CodeVerifier.
+type RefreshTokenOptions struct {
+	ClientSecret               string
+	AuthorityHost              string
+	AdditionallyAllowedTenants []string
+	HTTPClient                 *http.Client
+	Cache                      *cache.Cache
+	Logger                     *slog.Logger
+	Now                        func() time.Time
+}
+
+// Format prints the options with ClientSecret redacted.
+func (o RefreshTokenOptions) Format(f fmt.State, verb rune) {
+	fmt.Fprintf(f, "credential.RefreshTokenOptions{ClientSecret:%s AuthorityHost:%q AdditionallyAllowedTenants:%q}",
+		redactedLen(o.ClientSecret), o.AuthorityHost, o.AdditionallyAllowedTenants)
+}
+
+// RefreshToken is a credential built from a refresh token obtained elsewhere (the VS Code
+// credential is built on it). The first request redeems that token and binds the credential to
+// its account; rotated refresh tokens are used from then on. It is safe for concurrent use.
+type RefreshToken struct {
+	e     *engine
+	first *firstGrant
+}
+
+var _ TokenCredential = (*RefreshToken)(nil)
+
+// NewRefreshToken makes a credential from refreshToken, issued to clientID. It does no network
+// I/O; argument errors wrap ErrInvalidInput.
+func NewRefreshToken(tenantID, clientID, refreshToken string, opts *RefreshTokenOptions) (*RefreshToken, error) {
+	return newRefreshToken("RefreshTokenCredential", tenantID, clientID, refreshToken, opts)
+}
+
+// NewNamedRefreshToken is NewRefreshToken for credentials built on it: name is what errors and
+// logs call the credential (e.g. "VisualStudioCodeCredential").
+func NewNamedRefreshToken(name, tenantID, clientID, refreshToken string, opts *RefreshTokenOptions) (*RefreshToken, error) {
+	return newRefreshToken(name, tenantID, clientID, refreshToken, opts)
+}
+
+func newRefreshToken(name, tenantID, clientID, refreshToken string, opts *RefreshTokenOptions) (*RefreshToken, error) {
+	if opts == nil {
+		opts = &RefreshTokenOptions{}
+	}
+	if refreshToken == "" || !validScope(refreshToken) {
+		return nil, fmt.Errorf("%w: a refresh token is required and is printable ASCII without spaces", ErrInvalidInput)
+	}
+	e, err := newEngine(name, tenantID, clientID, common{
+		ClientSecret: opts.ClientSecret, AuthorityHost: opts.AuthorityHost,
+		AdditionallyAllowedTenants: opts.AdditionallyAllowedTenants, HTTPClient: opts.HTTPClient,
+		Cache: opts.Cache, Logger: opts.Logger, Now: opts.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	first := newFirstGrant(refreshToken, true, scrubber{opts.ClientSecret}, func(rt string, r request) url.Values {
+		return oauth.RefreshGrant{ClientID: clientID, RefreshToken: rt, Scopes: r.scopes, ClientSecret: opts.ClientSecret, Claims: r.claims}.Form()
+	})
+	return &RefreshToken{e: e, first: first}, nil
+}
+
+// GetToken returns an access token for opts.Scopes, from the cache when it is fresh enough.
+func (c *RefreshToken) GetToken(ctx context.Context, opts TokenRequestOptions) (AccessToken, error) {
+	info, err := c.e.getToken(ctx, "GetToken", opts, c.first)
+	return AccessToken{Token: info.Token, ExpiresOn: info.ExpiresOn}, err
+}
+
+// GetTokenInfo is GetToken with the token type and refresh time.
+func (c *RefreshToken) GetTokenInfo(ctx context.Context, opts TokenRequestOptions) (AccessTokenInfo, error) {
+	return c.e.getToken(ctx, "GetTokenInfo", opts, c.first)
+}
+
+// Close releases idle connections; later calls fail with ErrClosed.
+func (c *RefreshToken) Close() error {
+	c.e.close()
+	return nil
+}
+
+// Format prints the client, tenant, authority and account; never a secret.
+func (c *RefreshToken) Format(f fmt.State, verb rune) {
+	fmt.Fprint(f, c.e.describe("credential.RefreshToken"))
+}
