@@ -59,8 +59,6 @@ func TestCodeGrantOnTheWire(t *testing.T) {
 	}
 
 	// A second scope uses the refresh token from the first response.
-	firstRT := f.srv.Requests() // only to keep the log index
-	_ = firstRT
 	get(t, c, scopes(vault))
 	rf := f.lastForm()
 	if rf.Get("refresh_token") == "" {

@@ -1,0 +1,159 @@
+package credential
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	entratest "github.com/entrakit/entrakit/httptest_fixtures"
+	"github.com/entrakit/entrakit/oauth"
+)
+
+func authErr(t *testing.T, err error) *AuthenticationFailedError {
+	t.Helper()
+	var af *AuthenticationFailedError
+	if !errors.As(err, &af) {
+		t.Fatalf("err = %v (%T), want *AuthenticationFailedError", err, err)
+	}
+	return af
+}
+
+func TestEntraErrorFields(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	c := f.cred(entratest.User{}, nil)
+	// Redeem a code, then replay it through a second credential: AADSTS54005.
+	first := f.cred(entratest.User{}, nil)
+	get(t, first, scopes(graph))
+	replay, err := NewAuthorizationCode(f.srv.TenantID(), testClient, f.lastForm().Get("code"), testRedirect,
+		&AuthorizationCodeOptions{CodeVerifier: f.lastForm().Get("code_verifier"), AuthorityHost: f.srv.URL(), HTTPClient: f.srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = replay.GetToken(context.Background(), scopes(graph))
+	af := authErr(t, err)
+	sentID := f.srv.Requests()[len(f.srv.Requests())-1].Header.Get("client-request-id")
+	if af.Credential != "AuthorizationCodeCredential" || af.StatusCode != 400 || af.ErrorCode != "invalid_grant" ||
+		len(af.ErrorCodes) != 1 || af.ErrorCodes[0] != 54005 || af.TraceID == "" || af.CorrelationID != sentID {
+		t.Errorf("fields = %+v", *af)
+	}
+	if !strings.HasPrefix(af.Description, "AADSTS54005: OAuth2 Authorization code was already redeemed") || strings.Contains(af.Description, "Trace ID") {
+		t.Errorf("Description = %q, want the first line only", af.Description)
+	}
+	msg := err.Error()
+	for _, want := range []string{"AuthorizationCodeCredential", "invalid_grant", "AADSTS54005", "troubleshoot"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message %q does not name %q", msg, want)
+		}
+	}
+
+	// A claims challenge: AADSTS50076 with suberror and claims.
+	f.srv.RequireClaims(entratest.User{})
+	_, err = c.GetToken(context.Background(), scopes(graph))
+	af = authErr(t, err)
+	if af.ErrorCodes[0] != 50076 || af.SubError != "basic_action" || af.Claims != entratest.ChallengeClaims {
+		t.Errorf("claims challenge fields = %+v", *af)
+	}
+	if _, err := c.GetToken(context.Background(), TokenRequestOptions{Scopes: []string{graph}, Claims: af.Claims}); err != nil {
+		t.Errorf("answering the challenge with its claims: %v", err)
+	}
+}
+
+func TestNonJSONAnswersBecomeAuthenticationFailed(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		fault  entratest.Fault
+		status int
+		ctype  string
+		cause  error
+	}{
+		{"HTML 502 page", entratest.Fault{Status: 502, Body: "<html><body>Bad Gateway</body></html>", ContentType: "text/html", Header: http.Header{"Retry-After-Ms": {"1"}}, Times: 4}, 502, "text/html", oauth.ErrMalformedResponse},
+		{"empty 400 body", entratest.Fault{Status: 400, Body: " ", ContentType: "application/json"}, 400, "application/json", oauth.ErrMalformedResponse},
+		{"JSON without error on 401", entratest.Fault{Status: 401, Body: `{"message":"nope"}`, ContentType: "application/json"}, 401, "application/json", oauth.ErrMalformedResponse},
+		{"redirect", entratest.Fault{Status: 307, Header: http.Header{"Location": {"https://127.0.0.1:1/elsewhere"}}, Body: "x", ContentType: "text/plain"}, 307, "text/plain", oauth.ErrRedirect},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, nil)
+			c := f.cred(entratest.User{}, nil)
+			f.srv.FailNext(tc.fault)
+			_, err := c.GetToken(context.Background(), scopes(graph))
+			af := authErr(t, err)
+			if af.StatusCode != tc.status || !errors.Is(err, tc.cause) || !strings.Contains(err.Error(), tc.ctype) {
+				t.Errorf("err = %v (status %d)", err, af.StatusCode)
+			}
+		})
+	}
+	t.Run("truncated body", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, nil)
+		c := f.cred(entratest.User{}, nil)
+		f.srv.FailNext(entratest.Fault{TruncateAfter: 40, Times: 4})
+		_, err := c.GetToken(context.Background(), scopes(graph))
+		af := authErr(t, err)
+		if af.Err == nil || f.srv.TokenRequests() != 4 {
+			t.Errorf("err = %v after %d requests; a body cut by a reset is retried 3 times", err, f.srv.TokenRequests())
+		}
+	})
+}
+
+func TestRetriesThroughTheCredential(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	c := f.cred(entratest.User{}, nil)
+	f.srv.FailNext(entratest.Fault{Status: 429, Header: http.Header{"Retry-After": {"1"}}})
+	f.srv.FailNext(entratest.Fault{Status: 503, Header: http.Header{"x-ms-retry-after-ms": {"10"}}})
+	start := time.Now()
+	get(t, c, scopes(graph))
+	if n := f.srv.TokenRequests(); n != 3 || time.Since(start) < time.Second {
+		t.Errorf("%d requests in %v; want 3, honouring Retry-After", n, time.Since(start))
+	}
+	f.srv.FailNext(entratest.Fault{Status: 503, Header: http.Header{"retry-after-ms": {"1"}}, Times: 10})
+	_, err := c.GetToken(context.Background(), scopes(vault))
+	if af := authErr(t, err); af.StatusCode != 503 || f.srv.TokenRequests() != 7 {
+		t.Errorf("retry cap: status %d after %d requests, want 503 after 4 more", af.StatusCode, f.srv.TokenRequests()-3)
+	}
+}
+
+func TestRedirectTargetNeverReceivesTheForm(t *testing.T) {
+	t.Parallel()
+	var stolen atomic.Int32
+	thief := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { stolen.Add(1) }))
+	defer thief.Close()
+	f := newFixture(t, nil)
+	c := f.cred(entratest.User{}, func(o *AuthorizationCodeOptions) { o.ClientSecret = "client-secret-value" })
+	f.srv.FailNext(entratest.Fault{Status: 307, Header: http.Header{"Location": {thief.URL + "/steal"}}})
+	_, err := c.GetToken(context.Background(), scopes(graph))
+	if !errors.Is(err, oauth.ErrRedirect) || stolen.Load() != 0 {
+		t.Errorf("err = %v; redirect target received %d requests", err, stolen.Load())
+	}
+}
+
+func TestCancelledContextReturnsPromptly(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	c := f.cred(entratest.User{}, nil)
+	f.srv.FailNext(entratest.Fault{Hang: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := c.GetToken(ctx, scopes(graph))
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v, want DeadlineExceeded", err)
+	}
+	if el := time.Since(start); el > 200*time.Millisecond {
+		t.Errorf("returned %v after the call; the deadline was 100 ms", el)
+	}
+	cancelled, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	if _, err := c.GetToken(cancelled, scopes(graph)); !errors.Is(err, context.Canceled) {
+		t.Errorf("already cancelled context: %v", err)
+	}
+}
