@@ -17,6 +17,7 @@ package cache
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"slices"
 	"sync"
@@ -73,6 +74,7 @@ type Cache struct {
 	rt       map[rtKey]string
 	accounts map[string]Account
 	puts     int
+	seed     maphash.Seed
 
 	store  Store
 	logger *slog.Logger
@@ -100,7 +102,7 @@ func New(opts *Options) (*Cache, error) {
 	}
 	c := &Cache{
 		at: map[atKey][]*atEntry{}, rt: map[rtKey]string{}, accounts: map[string]Account{},
-		store: opts.Store, logger: opts.Logger, now: opts.Now,
+		store: opts.Store, logger: opts.Logger, now: opts.Now, seed: maphash.MakeSeed(),
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -113,7 +115,7 @@ func New(opts *Options) (*Cache, error) {
 
 // AccessToken returns the cached token for k that has not expired at now. It does not allocate.
 func (c *Cache) AccessToken(k Key, now time.Time) (AccessToken, bool) {
-	ak := makeATKey(k)
+	ak := c.makeATKey(k)
 	c.mu.RLock()
 	for _, e := range c.at[ak] {
 		if sameSet(e.scopes, k.Scopes) && now.Before(e.tok.ExpiresOn) {
@@ -134,7 +136,7 @@ func (c *Cache) PutAccessToken(k Key, t AccessToken) {
 }
 
 func (c *Cache) putAccessToken(k Key, t AccessToken) {
-	ak := makeATKey(k)
+	ak := c.makeATKey(k)
 	scopes := slices.Clone(k.Scopes)
 	slices.Sort(scopes)
 	c.mu.Lock()
@@ -256,21 +258,16 @@ func (t AccessToken) Format(f fmt.State, verb rune) {
 		t.TokenType, t.ExpiresOn.Format(time.RFC3339), t.RefreshOn.Format(time.RFC3339))
 }
 
-func makeATKey(k Key) atKey {
+func (c *Cache) makeATKey(k Key) atKey {
 	return atKey{env: k.Environment, tenant: k.Tenant, clientID: k.ClientID, account: k.Account,
-		scopes: scopeHash(k.Scopes), cae: k.CAE}
+		scopes: c.scopeHash(k.Scopes), cae: k.CAE}
 }
 
-// scopeHash is order-insensitive: the sum of each scope's FNV-1a hash.
-func scopeHash(scopes []string) uint64 {
+// scopeHash is order-insensitive: the sum of each scope's hash.
+func (c *Cache) scopeHash(scopes []string) uint64 {
 	var sum uint64
 	for _, s := range scopes {
-		h := uint64(14695981039346656037)
-		for i := 0; i < len(s); i++ {
-			h ^= uint64(s[i])
-			h *= 1099511628211
-		}
-		sum += h
+		sum += maphash.String(c.seed, s)
 	}
 	return sum
 }

@@ -176,6 +176,23 @@ func (e *engine) get(ctx context.Context, r request, hasClaims bool, fetch func(
 	return e.shared(ctx, r, fetch)
 }
 
+// fresh is the hot path: a cached token that needs no refresh, for a request without claims
+// for the credential's own tenant. It validates nothing: only validated scope sets are ever
+// cached, so an invalid request cannot hit, and a miss goes on to the full path, which
+// validates before any network call. It does not allocate.
+func (e *engine) fresh(opts *TokenRequestOptions) (AccessTokenInfo, bool) {
+	if e.closed.Load() || (opts.TenantID != "" && opts.TenantID != e.tenant) {
+		return AccessTokenInfo{}, false
+	}
+	now := e.now()
+	k := cache.Key{Environment: e.auth.Host(), Tenant: e.tenant, ClientID: e.clientID, Account: e.boundAccount(), Scopes: opts.Scopes, CAE: opts.EnableCAE}
+	t, ok := e.cache.AccessToken(k, now)
+	if !ok || t.ExpiresOn.Sub(now) <= refreshWindow || (!t.RefreshOn.IsZero() && !now.Before(t.RefreshOn)) {
+		return AccessTokenInfo{}, false
+	}
+	return AccessTokenInfo{Token: t.Secret, ExpiresOn: t.ExpiresOn, TokenType: t.TokenType, RefreshOn: t.RefreshOn}, true
+}
+
 func flightKey(r request) string {
 	s := slices.Clone(r.scopes)
 	slices.Sort(s)

@@ -31,6 +31,11 @@ func newFirstGrant(secret string, keepAsRefreshToken bool, scrub scrubber, form 
 
 // getToken is GetTokenInfo for both credentials.
 func (e *engine) getToken(ctx context.Context, method string, opts TokenRequestOptions, g *firstGrant) (AccessTokenInfo, error) {
+	if !g.pending.Load() && opts.Claims == "" {
+		if info, ok := e.fresh(&opts); ok {
+			return info, nil
+		}
+	}
 	r, err := e.prepare(method, &opts)
 	if err != nil {
 		return AccessTokenInfo{}, err
