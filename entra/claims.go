@@ -21,10 +21,11 @@ func ValidateClaims(claims string) error {
 	return err
 }
 
+// decodeObject accepts exactly one JSON object (json.Valid rejects trailing data, which
+// Decoder.More does not see when it is a stray '}' or ']').
 func decodeObject(s string) (map[string]json.RawMessage, error) {
-	dec := json.NewDecoder(strings.NewReader(s))
 	var m map[string]json.RawMessage
-	if err := dec.Decode(&m); err != nil || m == nil || dec.More() {
+	if !json.Valid([]byte(s)) || json.Unmarshal([]byte(s), &m) != nil || m == nil {
 		return nil, ErrInvalidClaims
 	}
 	return m, nil

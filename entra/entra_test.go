@@ -71,6 +71,7 @@ func TestMergeClaims(t *testing.T) {
 		{"claims a JSON array", "[1]", true, "", true},
 		{"claims null", "null", false, "", true},
 		{"two objects", "{} {}", false, "", true},
+		{"a stray closing brace", "{}}", false, "", true},
 		{"access_token not an object", `{"access_token":5}`, true, "", true},
 	}
 	for _, tc := range cases {

@@ -24,6 +24,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
+	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -189,6 +190,12 @@ func (s *Server) TenantID() string {
 
 // Client returns an HTTP client that trusts the server's certificate.
 func (s *Server) Client() *http.Client { return s.srv.Client() }
+
+// CertificatePEM returns the server's self-signed certificate in PEM, for clients in other
+// processes (pass it to entratoken login --ca-file).
+func (s *Server) CertificatePEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.srv.Certificate().Raw})
+}
 
 // TLSConfig returns a TLS configuration that trusts the server's certificate.
 func (s *Server) TLSConfig() *tls.Config {

@@ -82,12 +82,8 @@ type wireToken struct {
 // access token must be an RFC 6750 b64token, so it can never smuggle a header line.
 func ParseToken(body []byte, requestTime time.Time) (*Token, error) {
 	var w wireToken
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&w); err != nil {
+	if err := json.Unmarshal(body, &w); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformedResponse, jsonErrorSummary(err))
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data after the JSON object", ErrMalformedResponse)
 	}
 	if w.AccessToken == nil || *w.AccessToken == "" {
 		return nil, fmt.Errorf("%w: no access_token", ErrMalformedResponse)

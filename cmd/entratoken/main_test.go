@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	entratest "github.com/entrakit/entrakit/httptest_fixtures"
+)
+
+func decodeAll(t *testing.T, b []byte) []map[string]any {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(b))
+	var out []map[string]any
+	for dec.More() {
+		var m map[string]any
+		if err := dec.Decode(&m); err != nil {
+			t.Fatalf("output is not a JSON stream: %v\n%s", err, b)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"demo"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	steps := decodeAll(t, stdout.Bytes())
+	if len(steps) != 4 {
+		t.Fatalf("%d steps, want 4:\n%s", len(steps), stdout.String())
+	}
+	want := []struct {
+		step, source, grant string
+		requests            float64
+	}{
+		{"redeem code", "network", "authorization_code", 1},
+		{"cached call", "cache", "", 1},
+		{"refresh", "network", "refresh_token", 2},
+	}
+	if steps[0]["step"] != "authorize" || steps[0]["state_matches"] != true {
+		t.Errorf("authorize step = %v", steps[0])
+	}
+	for i, w := range want {
+		s := steps[i+1]
+		if s["step"] != w.step || s["source"] != w.source || (w.grant != "" && s["grant"] != w.grant) || s["token_requests"] != w.requests {
+			t.Errorf("step %d = %v, want %+v", i+1, s, w)
+		}
+		if _, ok := s["access_token"]; ok {
+			t.Errorf("step %d prints the access token without --show-token", i+1)
+		}
+		if s["token_type"] != "Bearer" || s["expires_on"] == "" {
+			t.Errorf("step %d = %v", i+1, s)
+		}
+	}
+	stdout.Reset()
+	if code := run(context.Background(), []string{"demo", "--show-token", "--scope", "https://vault.azure.net/.default"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	steps = decodeAll(t, stdout.Bytes())
+	if tok, _ := steps[1]["access_token"].(string); strings.Count(tok, ".") != 2 {
+		t.Errorf("--show-token printed %q", tok)
+	}
+}
+
+func TestHelpAndUsage(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"--help"}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "demo") || !strings.Contains(stdout.String(), "login") {
+		t.Errorf("--help: exit %d, %q", code, stdout.String())
+	}
+	if code := run(context.Background(), []string{"nope"}, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "unknown command") {
+		t.Errorf("unknown command: exit %d", code)
+	}
+	if code := run(context.Background(), nil, &stdout, &stderr); code != 2 {
+		t.Errorf("no command: exit %d", code)
+	}
+	stderr.Reset()
+	if code := run(context.Background(), []string{"demo", "--bogus"}, &stdout, &stderr); code != 2 {
+		t.Errorf("bad flag: exit %d", code)
+	}
+	if code := run(context.Background(), []string{"login", "--client-secret-env", "ENTRATOKEN_TEST_UNSET_VAR"}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "ENTRATOKEN_TEST_UNSET_VAR") {
+		t.Errorf("unset secret variable: exit %d, %q", code, stderr.String())
+	}
+}
+
+// TestLoginAgainstTheFake drives "entratoken login --no-browser" as a browser would: it opens
+// the printed URL, follows the fake's redirect to the loopback listener, and expects a token.
+func TestLoginAgainstTheFake(t *testing.T) {
+	srv := entratest.NewServer(&entratest.Options{RequirePKCE: true})
+	defer srv.Close()
+	srv.AddClient(entratest.Client{ID: "conf-app", Secret: "from-the-env"})
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, srv.CertificatePEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ENTRATOKEN_TEST_SECRET", "from-the-env")
+	pr, pw := io.Pipe()
+	var stdout bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(context.Background(), []string{"login", "--no-browser", "--authority", srv.URL(), "--ca-file", ca,
+			"--tenant", srv.TenantID(), "--client-id", "conf-app", "--client-secret-env", "ENTRATOKEN_TEST_SECRET",
+			"--scope", "https://graph.microsoft.com/.default", "--timeout", "20s"}, &stdout, pw)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	var signIn string
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "https://") {
+			signIn = sc.Text()
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if signIn == "" {
+		t.Fatal("login printed no sign-in URL")
+	}
+	browser := srv.Client()
+	browser.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := browser.Get(signIn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	u, _ := url.Parse(loc)
+	if resp.StatusCode != http.StatusFound || u.Hostname() != "127.0.0.1" {
+		t.Fatalf("authorize answered %d, Location %q", resp.StatusCode, loc)
+	}
+	page, err := http.Get(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	if page.StatusCode != 200 || !strings.Contains(string(body), "Signed in") {
+		t.Errorf("success page: %d %q", page.StatusCode, body)
+	}
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("login exited %d", code)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("login did not finish")
+	}
+	out := decodeAll(t, stdout.Bytes())
+	if len(out) != 1 || out[0]["token_type"] != "Bearer" || out[0]["access_token"] != nil {
+		t.Errorf("output = %s", stdout.String())
+	}
+	forms := srv.Requests()
+	last := forms[len(forms)-1]
+	if last.Form.Get("client_secret") != "from-the-env" || last.Form.Get("code_verifier") == "" || !strings.HasPrefix(last.Form.Get("redirect_uri"), "http://127.0.0.1:") {
+		t.Errorf("token request form = %v", last.Form)
+	}
+}
+
+func TestLoginRejectsAForgedState(t *testing.T) {
+	t.Parallel()
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	var stdout bytes.Buffer
+	go func() {
+		done <- run(context.Background(), []string{"login", "--no-browser", "--timeout", "20s"}, &stdout, pw)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	var signIn string
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "https://") {
+			signIn = sc.Text()
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	u, _ := url.Parse(signIn)
+	redirect := u.Query().Get("redirect_uri")
+	resp, err := http.Get(redirect + "?code=stolen&state=forged")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if code := <-done; code != 1 || resp.StatusCode != 400 {
+		t.Errorf("forged state: exit %d, page %d", code, resp.StatusCode)
+	}
+}
