@@ -94,15 +94,23 @@ func (e *CredentialUnavailableError) Error() string {
 	return e.Credential + ": unavailable: " + e.Message
 }
 
+const maxServerText = 1024
+
 // scrubber removes the secrets a request carried from text a server sent back (a hostile or
 // buggy server may echo them).
 type scrubber []string
 
+// clean scrubs the secrets from text, then bounds its length: Entra's IDs are GUIDs and its
+// descriptions a sentence or two, so anything longer is cut (a hostile server could send a
+// megabyte). Scrubbing comes first so that a cut can never leave part of a secret.
 func (s scrubber) clean(text string) string {
 	for _, secret := range s {
 		if len(secret) >= 4 && strings.Contains(text, secret) {
 			text = strings.ReplaceAll(text, secret, "[REDACTED]")
 		}
+	}
+	if len(text) > maxServerText {
+		text = strings.ToValidUTF8(text[:maxServerText], "") + "..."
 	}
 	return text
 }

@@ -2,7 +2,11 @@ package credential
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"io"
+	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -155,5 +159,48 @@ func TestCancelledContextReturnsPromptly(t *testing.T) {
 	cancel2()
 	if _, err := c.GetToken(cancelled, scopes(graph)); !errors.Is(err, context.Canceled) {
 		t.Errorf("already cancelled context: %v", err)
+	}
+}
+
+func TestTLSCertificateFailureIsNotRetried(t *testing.T) {
+	t.Parallel()
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	defer srv.Close()
+	// A client that does not trust the test server's certificate.
+	hc := &http.Client{Transport: &http.Transport{}}
+	defer hc.CloseIdleConnections()
+	c, err := NewAuthorizationCode("home", testClient, "code", testRedirect, &AuthorizationCodeOptions{AuthorityHost: srv.URL, HTTPClient: hc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.GetToken(context.Background(), scopes(graph))
+	var certErr *tls.CertificateVerificationError
+	if !errors.As(err, &certErr) {
+		t.Fatalf("err = %v, want a certificate verification error", err)
+	}
+	authErr(t, err)
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d connections; a certificate failure must not be retried", n)
+	}
+}
+
+func TestRetryAfterHTTPDateThroughTheCredential(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	c := f.cred(entratest.User{}, func(o *AuthorizationCodeOptions) { o.Now = nil })
+	date := time.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat)
+	f.srv.FailNext(entratest.Fault{Status: 503, Header: http.Header{"Retry-After": {date}}})
+	start := time.Now()
+	get(t, c, scopes(graph))
+	if el := time.Since(start); el < 500*time.Millisecond || f.srv.TokenRequests() != 2 {
+		t.Errorf("retried after %v with %d requests; want a wait until the HTTP date", el, f.srv.TokenRequests())
 	}
 }

@@ -251,9 +251,11 @@ func TestFaults(t *testing.T) {
 	if _, err := do(); err == nil {
 		t.Error("reset: no error")
 	}
-	if resp, err := do(); err != nil || resp.StatusCode != 200 {
-		t.Errorf("after the faults: %v %v", resp, err)
+	resp, err = do()
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("after the faults: %v %v", resp, err)
 	}
+	resp.Body.Close()
 	if n := s.TokenRequests(); n != 6 {
 		t.Errorf("TokenRequests = %d, want 6", n)
 	}

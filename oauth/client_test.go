@@ -174,6 +174,7 @@ func TestParseTokenTimes(t *testing.T) {
 		{"NUL in refresh token", `{"access_token":"a","refresh_token":"r\u0000","expires_in":60}`, time.Time{}, time.Time{}, true},
 		{"token_type with a space", `{"access_token":"a","token_type":"Bearer x","expires_in":60}`, time.Time{}, time.Time{}, true},
 		{"trailing garbage", `{"access_token":"a","expires_in":60} {}`, time.Time{}, time.Time{}, true},
+		{"duplicate member", `{"access_token":"a","expires_in":60,"access_token":"b"}`, time.Time{}, time.Time{}, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -85,6 +85,10 @@ func ParseToken(body []byte, requestTime time.Time) (*Token, error) {
 	if err := json.Unmarshal(body, &w); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformedResponse, jsonErrorSummary(err))
 	}
+	if dup := duplicateKey(body); dup != "" {
+		// Parsers disagree on which copy wins; a client must not guess (parser differential).
+		return nil, fmt.Errorf("%w: the member %q appears twice", ErrMalformedResponse, dup)
+	}
 	if w.AccessToken == nil || *w.AccessToken == "" {
 		return nil, fmt.Errorf("%w: no access_token", ErrMalformedResponse)
 	}
@@ -231,4 +235,33 @@ func jsonErrorSummary(err error) string {
 	default:
 		return "invalid JSON"
 	}
+}
+
+// duplicateKey returns a top-level member name that occurs twice in a JSON object (already
+// known to be valid), or "". Names are those of the token response, so at most a few dozen.
+func duplicateKey(body []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return ""
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		name, _ := t.(string)
+		if seen[name] {
+			if len(name) > 32 {
+				name = name[:32]
+			}
+			return name
+		}
+		seen[name] = true
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return ""
+		}
+	}
+	return ""
 }

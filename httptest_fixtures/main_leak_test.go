@@ -1,0 +1,9 @@
+package entratest
+
+import (
+	"testing"
+
+	"github.com/entrakit/entrakit/internal/leakcheck"
+)
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }
