@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -71,7 +72,7 @@ type Account struct {
 type Cache struct {
 	mu       sync.RWMutex
 	at       map[atKey][]*atEntry
-	rt       map[rtKey]string
+	rt       map[rtKey]rtEntry
 	accounts map[string]Account
 	puts     int
 	seed     maphash.Seed
@@ -79,6 +80,10 @@ type Cache struct {
 	store  Store
 	logger *slog.Logger
 	now    func() time.Time
+
+	tx    chan struct{} // one transaction (Locked) at a time in this process
+	inTx  atomic.Bool   // a transaction is running: saves wait for its end
+	dirty atomic.Bool   // something changed during the transaction
 }
 
 type atKey struct {
@@ -94,6 +99,13 @@ type atEntry struct {
 
 type rtKey struct{ env, clientID, account string }
 
+// rtEntry is a refresh token, or a tombstone (empty secret) recording its removal, so that a
+// merge with another process's older copy cannot bring an evicted token back.
+type rtEntry struct {
+	secret   string
+	modified time.Time
+}
+
 // New returns an empty Cache, or one loaded from opts.Store. A Store that fails to load or holds
 // something unreadable is logged and the cache starts empty: it never blocks token acquisition.
 func New(opts *Options) (*Cache, error) {
@@ -101,8 +113,9 @@ func New(opts *Options) (*Cache, error) {
 		opts = &Options{}
 	}
 	c := &Cache{
-		at: map[atKey][]*atEntry{}, rt: map[rtKey]string{}, accounts: map[string]Account{},
+		at: map[atKey][]*atEntry{}, rt: map[rtKey]rtEntry{}, accounts: map[string]Account{},
 		store: opts.Store, logger: opts.Logger, now: opts.Now, seed: maphash.MakeSeed(),
+		tx: make(chan struct{}, 1),
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -162,14 +175,15 @@ func (c *Cache) putAccessToken(k Key, t AccessToken) {
 func (c *Cache) RefreshToken(env, clientID, account string) (string, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	rt, ok := c.rt[rtKey{env, clientID, account}]
-	return rt, ok
+	e := c.rt[rtKey{env, clientID, account}]
+	return e.secret, e.secret != ""
 }
 
-// PutRefreshToken stores (or, after rotation, replaces) an account's refresh token.
+// PutRefreshToken stores (or, after rotation, replaces) an account's refresh token. With a
+// Store, it is saved before this returns (or, inside Locked, before Locked returns).
 func (c *Cache) PutRefreshToken(env, clientID, account, refreshToken string) {
 	c.mu.Lock()
-	c.rt[rtKey{env, clientID, account}] = refreshToken
+	c.rt[rtKey{env, clientID, account}] = rtEntry{secret: refreshToken, modified: c.now()}
 	c.mu.Unlock()
 	c.save()
 }
@@ -179,9 +193,9 @@ func (c *Cache) PutRefreshToken(env, clientID, account, refreshToken string) {
 func (c *Cache) RemoveRefreshToken(env, clientID, account, refreshToken string) bool {
 	k := rtKey{env, clientID, account}
 	c.mu.Lock()
-	removed := c.rt[k] == refreshToken
+	removed := c.rt[k].secret == refreshToken && refreshToken != ""
 	if removed {
-		delete(c.rt, k)
+		c.rt[k] = rtEntry{modified: c.now()} // a tombstone
 	}
 	c.mu.Unlock()
 	if removed {
@@ -225,7 +239,12 @@ func (c *Cache) Len() (accessTokens, refreshTokens int) {
 	for _, b := range c.at {
 		accessTokens += len(b)
 	}
-	return accessTokens, len(c.rt)
+	for _, e := range c.rt {
+		if e.secret != "" {
+			refreshTokens++
+		}
+	}
+	return accessTokens, refreshTokens
 }
 
 // Sweep drops access tokens that have expired at now.

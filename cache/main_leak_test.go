@@ -1,9 +1,16 @@
 package cache
 
 import (
+	"os"
 	"testing"
 
 	"github.com/entrakit/entrakit/internal/leakcheck"
 )
 
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+// TestMain runs the test binary as a helper process when a multi-process test asks for one.
+func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) == "writer" {
+		os.Exit(writerHelper())
+	}
+	leakcheck.Main(m)
+}

@@ -10,11 +10,22 @@ import (
 )
 
 // FormatVersion is the version of the blob a Store holds. A blob of another version is ignored
-// (and logged), never misread.
+// (and logged), never misread, and replaced only by the next good save.
 const FormatVersion = 1
 
-// ErrUnreadable is logged (wrapped) when a Store's blob cannot be used.
+// tombstoneTTL is how long the removal of a refresh token is remembered for merges.
+const tombstoneTTL = 30 * 24 * time.Hour
+
+// ErrUnreadable is wrapped when a Store's blob cannot be used.
 var ErrUnreadable = errors.New("cache: the stored cache is unreadable")
+
+// LockingStore is a Store that several processes can share: Lock takes an exclusive
+// cross-process lock (waiting at most until ctx ends) and returns its release. The cache holds
+// it around every read-modify-write, so that concurrent writers merge instead of overwriting.
+type LockingStore interface {
+	Store
+	Lock(ctx context.Context) (unlock func(), err error)
+}
 
 type snapshot struct {
 	Version       int          `json:"version"`
@@ -38,17 +49,19 @@ type snapshotAT struct {
 }
 
 type snapshotRT struct {
-	Environment string `json:"environment"`
-	ClientID    string `json:"client_id"`
-	Account     string `json:"account"`
-	Secret      string `json:"secret"`
+	Environment string    `json:"environment"`
+	ClientID    string    `json:"client_id"`
+	Account     string    `json:"account"`
+	Secret      string    `json:"secret,omitempty"` // empty: removed (a tombstone)
+	Modified    time.Time `json:"modified"`
 }
 
-// Marshal returns the cache as a versioned JSON blob (holding secrets), without expired tokens.
+// Marshal returns the cache as a versioned JSON blob (holding secrets), without expired access
+// tokens or old tombstones.
 func (c *Cache) Marshal() ([]byte, error) {
 	now := c.now()
 	c.mu.RLock()
-	s := snapshot{Version: FormatVersion}
+	s := snapshot{Version: FormatVersion, AccessTokens: []snapshotAT{}, RefreshTokens: []snapshotRT{}, Accounts: []Account{}}
 	for k, b := range c.at {
 		for _, e := range b {
 			if !now.Before(e.tok.ExpiresOn) {
@@ -62,7 +75,10 @@ func (c *Cache) Marshal() ([]byte, error) {
 		}
 	}
 	for k, v := range c.rt {
-		s.RefreshTokens = append(s.RefreshTokens, snapshotRT{Environment: k.env, ClientID: k.clientID, Account: k.account, Secret: v})
+		if v.secret == "" && now.Sub(v.modified) > tombstoneTTL {
+			continue
+		}
+		s.RefreshTokens = append(s.RefreshTokens, snapshotRT{Environment: k.env, ClientID: k.clientID, Account: k.account, Secret: v.secret, Modified: v.modified})
 	}
 	for _, a := range c.accounts {
 		s.Accounts = append(s.Accounts, a)
@@ -71,8 +87,10 @@ func (c *Cache) Marshal() ([]byte, error) {
 	return json.Marshal(s)
 }
 
-// Unmarshal adds the tokens of a blob made by Marshal to the cache (newer entries win). A blob
-// of another version or malformed is an error wrapping ErrUnreadable that quotes none of it.
+// Unmarshal merges a blob made by Marshal into the cache: for each entry the newer one wins
+// (access tokens by when they were cached, refresh tokens and their removals by when they
+// changed). A blob of another version, or malformed, is an error wrapping ErrUnreadable that
+// quotes none of it, and changes nothing.
 func (c *Cache) Unmarshal(data []byte) error {
 	var s snapshot
 	if err := json.Unmarshal(data, &s); err != nil {
@@ -94,8 +112,9 @@ func (c *Cache) Unmarshal(data []byte) error {
 	}
 	c.mu.Lock()
 	for _, r := range s.RefreshTokens {
-		if r.Secret != "" {
-			c.rt[rtKey{r.Environment, r.ClientID, r.Account}] = r.Secret
+		k := rtKey{r.Environment, r.ClientID, r.Account}
+		if old, ok := c.rt[k]; !ok || r.Modified.After(old.modified) {
+			c.rt[k] = rtEntry{secret: r.Secret, modified: r.Modified}
 		}
 	}
 	for _, a := range s.Accounts {
@@ -107,32 +126,75 @@ func (c *Cache) Unmarshal(data []byte) error {
 	return nil
 }
 
+// Locked runs fn as one transaction against the Store: it takes the Store's cross-process lock
+// (a LockingStore), merges what the Store holds into the cache, runs fn, and saves the merged
+// result before releasing the lock. Credentials run every token request in it, so processes
+// sharing a file never redeem the same (rotated-away) refresh token. Without a Store it just
+// runs fn. If the lock cannot be had before ctx ends, fn runs anyway and the failure is logged:
+// persistence problems never block token acquisition.
+func (c *Cache) Locked(ctx context.Context, fn func() error) error {
+	if c.store == nil {
+		return fn()
+	}
+	select {
+	case c.tx <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-c.tx }()
+	if ls, ok := c.store.(LockingStore); ok {
+		unlock, err := ls.Lock(ctx)
+		if err != nil {
+			c.warn("cache: could not lock the stored cache; going on without the lock", err)
+		} else {
+			defer unlock()
+		}
+	}
+	c.load(ctx)
+	c.inTx.Store(true)
+	err := fn()
+	c.inTx.Store(false)
+	if c.dirty.Swap(false) {
+		c.write(ctx)
+	}
+	return err
+}
+
+// load merges the Store's blob into the cache; problems are logged and leave the cache as it is.
 func (c *Cache) load(ctx context.Context) {
 	data, err := c.store.Load(ctx)
 	if err != nil {
-		c.warn("cache: loading the stored cache failed; starting empty", err)
+		c.warn("cache: loading the stored cache failed; going on with what is in memory", err)
 		return
 	}
 	if len(data) == 0 {
 		return
 	}
 	if err := c.Unmarshal(data); err != nil {
-		c.warn("cache: the stored cache is unusable; starting empty and keeping the file until a good state replaces it", err)
+		c.warn("cache: the stored cache is unusable; going on with what is in memory and keeping the file until a good state replaces it", err)
 	}
 }
 
-// save writes the cache to its Store, if any. Failures are logged: the tokens stay usable in
-// memory.
+// save persists a change: inside a transaction at its end, otherwise in a transaction of its
+// own (lock, merge, write), so that nothing another process wrote is lost.
 func (c *Cache) save() {
 	if c.store == nil {
 		return
 	}
+	c.dirty.Store(true)
+	if c.inTx.Load() {
+		return
+	}
+	_ = c.Locked(context.Background(), func() error { return nil })
+}
+
+func (c *Cache) write(ctx context.Context) {
 	data, err := c.Marshal()
 	if err == nil {
-		err = c.store.Save(context.Background(), data)
+		err = c.store.Save(ctx, data)
 	}
 	if err != nil {
-		c.warn("cache: saving the cache failed", err)
+		c.warn("cache: saving the cache failed; the tokens stay usable in memory", err)
 	}
 }
 

@@ -160,8 +160,7 @@ func (e *engine) get(ctx context.Context, r request, hasClaims bool, fetch func(
 	now := e.now()
 	if !hasClaims {
 		if t, ok := e.cache.AccessToken(e.key(&r), now); ok {
-			fresh := t.ExpiresOn.Sub(now) > refreshWindow && (t.RefreshOn.IsZero() || now.Before(t.RefreshOn))
-			if fresh || e.throttled(r, now) {
+			if e.isFresh(t, now) || e.throttled(r, now) {
 				e.logAcquired(ctx, r, "cache", t.ExpiresOn)
 				return AccessTokenInfo{Token: t.Secret, ExpiresOn: t.ExpiresOn, TokenType: t.TokenType, RefreshOn: t.RefreshOn}, nil
 			}
@@ -187,7 +186,7 @@ func (e *engine) fresh(opts *TokenRequestOptions) (AccessTokenInfo, bool) {
 	now := e.now()
 	k := cache.Key{Environment: e.auth.Host(), Tenant: e.tenant, ClientID: e.clientID, Account: e.boundAccount(), Scopes: opts.Scopes, CAE: opts.EnableCAE}
 	t, ok := e.cache.AccessToken(k, now)
-	if !ok || t.ExpiresOn.Sub(now) <= refreshWindow || (!t.RefreshOn.IsZero() && !now.Before(t.RefreshOn)) {
+	if !ok || !e.isFresh(t, now) {
 		return AccessTokenInfo{}, false
 	}
 	return AccessTokenInfo{Token: t.Secret, ExpiresOn: t.ExpiresOn, TokenType: t.TokenType, RefreshOn: t.RefreshOn}, true
@@ -294,8 +293,29 @@ func (e *engine) bind(tok *oauth.Token, tenant string) string {
 	return id
 }
 
-// refresh redeems the bound account's cached refresh token for r.
+// refresh redeems the bound account's cached refresh token for r, as one cache transaction:
+// with a shared persistent cache, another process may have refreshed meanwhile, so the cache is
+// reloaded first and a fresh token found there is used instead of a request.
 func (e *engine) refresh(ctx context.Context, r request) (AccessTokenInfo, error) {
+	var info AccessTokenInfo
+	err := e.cache.Locked(ctx, func() error {
+		if r.claims == "" {
+			if t, ok := e.cache.AccessToken(e.key(&r), e.now()); ok && e.isFresh(t, e.now()) {
+				info = AccessTokenInfo{Token: t.Secret, ExpiresOn: t.ExpiresOn, TokenType: t.TokenType, RefreshOn: t.RefreshOn}
+				return nil
+			}
+		}
+		var err error
+		info, err = e.refreshLocked(ctx, r)
+		return err
+	})
+	if err != nil && isContextErr(err) && !errors.As(err, new(*AuthenticationFailedError)) {
+		return AccessTokenInfo{}, e.ctxErr(ctx)
+	}
+	return info, err
+}
+
+func (e *engine) refreshLocked(ctx context.Context, r request) (AccessTokenInfo, error) {
 	env := e.auth.Host()
 	rt, ok := e.cache.RefreshToken(env, e.clientID, r.account)
 	if !ok {
@@ -314,6 +334,11 @@ func (e *engine) refresh(ctx context.Context, r request) (AccessTokenInfo, error
 	info := e.store(r, tok, r.account)
 	e.logAcquired(ctx, r, "network", info.ExpiresOn)
 	return info, nil
+}
+
+// isFresh: no refresh is due (more than 5 minutes left and before RefreshOn).
+func (e *engine) isFresh(t cache.AccessToken, now time.Time) bool {
+	return t.ExpiresOn.Sub(now) > refreshWindow && (t.RefreshOn.IsZero() || now.Before(t.RefreshOn))
 }
 
 func (e *engine) close() {

@@ -2,6 +2,7 @@ package credential
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"sync/atomic"
 )
@@ -62,17 +63,26 @@ func (e *engine) redeemFirst(ctx context.Context, r request, g *firstGrant) (inf
 		return AccessTokenInfo{}, false, nil
 	}
 	secrets := append(scrubber{g.secret}, g.scrub...)
-	tok, err := e.exchange(ctx, r, g.form(g.secret, r), secrets)
+	err = e.cache.Locked(ctx, func() error {
+		tok, err := e.exchange(ctx, r, g.form(g.secret, r), secrets)
+		if err != nil {
+			return err
+		}
+		account := e.bind(tok, r.tenant)
+		if tok.RefreshToken == "" && g.keepAsRefreshToken {
+			e.cache.PutRefreshToken(e.auth.Host(), e.clientID, account, g.secret)
+		}
+		g.secret = ""
+		g.pending.Store(false)
+		info = e.store(r, tok, account)
+		return nil
+	})
 	if err != nil {
+		if isContextErr(err) && !errors.As(err, new(*AuthenticationFailedError)) {
+			err = e.ctxErr(ctx)
+		}
 		return AccessTokenInfo{}, true, err
 	}
-	account := e.bind(tok, r.tenant)
-	if tok.RefreshToken == "" && g.keepAsRefreshToken {
-		e.cache.PutRefreshToken(e.auth.Host(), e.clientID, account, g.secret)
-	}
-	g.secret = ""
-	g.pending.Store(false)
-	info = e.store(r, tok, account)
 	e.logAcquired(ctx, r, "network", info.ExpiresOn)
 	return info, true, nil
 }

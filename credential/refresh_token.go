@@ -73,6 +73,31 @@ func newRefreshToken(name, tenantID, clientID, refreshToken string, opts *Refres
 	return &RefreshToken{e: e, first: first}, nil
 }
 
+// NewFromCache makes a credential for an account already in opts.Cache (see cache.Accounts),
+// for example one signed in by an earlier run that shares a persistent cache: it uses the
+// account's cached tokens and refresh token, and needs no sign-in. opts.Cache is required.
+func NewFromCache(tenantID, clientID, homeAccountID string, opts *RefreshTokenOptions) (*RefreshToken, error) {
+	if opts == nil || opts.Cache == nil {
+		return nil, fmt.Errorf("%w: NewFromCache needs RefreshTokenOptions.Cache", ErrInvalidInput)
+	}
+	if homeAccountID == "" || !validScope(homeAccountID) {
+		return nil, fmt.Errorf("%w: a home account ID is required", ErrInvalidInput)
+	}
+	e, err := newEngine("RefreshTokenCredential", tenantID, clientID, common{
+		ClientSecret: opts.ClientSecret, AuthorityHost: opts.AuthorityHost,
+		AdditionallyAllowedTenants: opts.AdditionallyAllowedTenants, HTTPClient: opts.HTTPClient,
+		Cache: opts.Cache, Logger: opts.Logger, Now: opts.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	id := homeAccountID
+	e.account.Store(&id)
+	first := newFirstGrant("", true, nil, nil)
+	first.pending.Store(false)
+	return &RefreshToken{e: e, first: first}, nil
+}
+
 // GetToken returns an access token for opts.Scopes, from the cache when it is fresh enough.
 func (c *RefreshToken) GetToken(ctx context.Context, opts TokenRequestOptions) (AccessToken, error) {
 	info, err := c.e.getToken(ctx, "GetToken", opts, c.first)

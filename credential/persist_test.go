@@ -1,0 +1,176 @@
+package credential
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/entrakit/entrakit/cache"
+	entratest "github.com/entrakit/entrakit/httptest_fixtures"
+)
+
+const helperEnv = "ENTRAKIT_CREDENTIAL_HELPER"
+
+func fileCache(t *testing.T, path string) *cache.Cache {
+	t.Helper()
+	st, err := cache.NewFileStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cache.New(&cache.Options{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestRotationAndEvictionArePersistedBeforeGetTokenReturns(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, &entratest.Options{StrictRotation: true})
+	path := filepath.Join(t.TempDir(), "cache.json")
+	c := f.cred(entratest.User{}, func(o *AuthorizationCodeOptions) { o.Cache = fileCache(t, path) })
+	get(t, c, scopes(graph))
+	get(t, c, scopes(vault)) // a refresh: the rotated token must be on disk now
+	onDisk := func() (string, bool) {
+		return fileCache(t, path).RefreshToken(f.srv.Host(), testClient, c.e.boundAccount())
+	}
+	rt, ok := onDisk()
+	if !ok {
+		t.Fatal("no refresh token on disk")
+	}
+	// The file's token is the newest: the fake (strict) accepts it exactly once.
+	other, err := NewFromCache(f.srv.TenantID(), testClient, c.e.boundAccount(), &RefreshTokenOptions{
+		Cache: fileCache(t, path), AuthorityHost: f.srv.URL(), HTTPClient: f.srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get(t, other, scopes("https://storage.azure.com/.default"))
+	if f.lastForm().Get("refresh_token") != rt {
+		t.Error("the process reading the file did not use the rotated token")
+	}
+	f.srv.RevokeRefreshTokens()
+	if _, err := other.GetToken(context.Background(), scopes("https://management.azure.com/.default")); err == nil {
+		t.Fatal("want invalid_grant")
+	}
+	if _, ok := onDisk(); ok {
+		t.Error("the invalid_grant eviction was not persisted")
+	}
+}
+
+func TestNewFromCacheValidation(t *testing.T) {
+	t.Parallel()
+	if _, err := NewFromCache("t", testClient, "u.t", nil); !errors.Is(err, ErrInvalidInput) {
+		t.Errorf("no cache: %v", err)
+	}
+	c, _ := cache.New(nil)
+	if _, err := NewFromCache("t", testClient, "", &RefreshTokenOptions{Cache: c}); !errors.Is(err, ErrInvalidInput) {
+		t.Errorf("no account: %v", err)
+	}
+	cred, err := NewFromCache("t", testClient, "u.t", &RefreshTokenOptions{Cache: c, AuthorityHost: "https://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = cred.GetToken(context.Background(), scopes(graph))
+	if err == nil || !strings.Contains(err.Error(), "no authorization code, cached access token, or refresh token available") {
+		t.Errorf("empty cache: %v", err)
+	}
+}
+
+// refresherHelper is one process of TestTwoProcessesShareOneCacheFile: N requests with claims
+// (so each goes to the network, as a refresh) through the shared cache file.
+func refresherHelper() int {
+	pool := x509.NewCertPool()
+	pem, err := os.ReadFile(os.Getenv("H_CA"))
+	if err != nil || !pool.AppendCertsFromPEM(pem) {
+		fmt.Fprintln(os.Stderr, "helper: bad CA")
+		return 2
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	st, _ := cache.NewFileStore(os.Getenv("H_CACHE"))
+	c, _ := cache.New(&cache.Options{Store: st})
+	cred, err := NewFromCache(os.Getenv("H_TENANT"), testClient, os.Getenv("H_ACCOUNT"), &RefreshTokenOptions{Cache: c, AuthorityHost: os.Getenv("H_URL"), HTTPClient: hc})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "helper:", err)
+		return 2
+	}
+	n, _ := strconv.Atoi(os.Getenv("H_N"))
+	failures := 0
+	for i := range n {
+		claims := fmt.Sprintf(`{"access_token":{"nbf":{"essential":true,"value":"%d"}}}`, i)
+		if _, err := cred.GetToken(context.Background(), TokenRequestOptions{Scopes: []string{graph}, Claims: claims}); err != nil {
+			failures++
+			fmt.Fprintln(os.Stderr, "helper:", err)
+		}
+	}
+	if failures > 0 {
+		return 1
+	}
+	return 0
+}
+
+func TestTwoProcessesShareOneCacheFile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two processes of 200 refreshes")
+	}
+	t.Parallel()
+	f := newFixture(t, &entratest.Options{StrictRotation: true})
+	dir := t.TempDir()
+	path, ca := filepath.Join(dir, "cache.json"), filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(ca, f.srv.CertificatePEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	seed := f.cred(entratest.User{}, func(o *AuthorizationCodeOptions) { o.Cache = fileCache(t, path); o.Now = nil })
+	get(t, seed, scopes(graph))
+	account := seed.e.boundAccount()
+
+	const perProcess = 200
+	var wg sync.WaitGroup
+	outputs := make([][]byte, 2)
+	errs := make([]error, 2)
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), helperEnv+"=refresher", "H_CA="+ca, "H_CACHE="+path, "H_URL="+f.srv.URL(),
+				"H_TENANT="+f.srv.TenantID(), "H_ACCOUNT="+account, "H_N="+strconv.Itoa(perProcess))
+			outputs[i], errs[i] = cmd.CombinedOutput()
+		}()
+	}
+	wg.Wait()
+	for i := range 2 {
+		if errs[i] != nil {
+			t.Errorf("process %d: %v\n%s", i, errs[i], outputs[i])
+		}
+	}
+	refreshes, refused := 0, 0
+	for _, r := range f.srv.Requests() {
+		if r.Form.Get("grant_type") == "refresh_token" {
+			refreshes++
+			if r.Status != http.StatusOK {
+				refused++
+			}
+		}
+	}
+	if refreshes != 2*perProcess || refused != 0 {
+		t.Errorf("%d refreshes with %d refused; want %d and 0", refreshes, refused, 2*perProcess)
+	}
+	final := fileCache(t, path)
+	if _, ok := final.RefreshToken(f.srv.Host(), testClient, account); !ok {
+		t.Error("the final file holds no refresh token")
+	}
+	data, _ := os.ReadFile(path)
+	if err := (func() error { c, _ := cache.New(nil); return c.Unmarshal(data) })(); err != nil {
+		t.Errorf("the final file is invalid: %v", err)
+	}
+}
