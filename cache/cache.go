@@ -70,12 +70,13 @@ type Account struct {
 
 // Cache stores tokens; it is safe for concurrent use. The zero value is not usable: call New.
 type Cache struct {
-	mu       sync.RWMutex
-	at       map[atKey][]*atEntry
-	rt       map[rtKey]rtEntry
-	accounts map[string]Account
-	puts     int
-	seed     maphash.Seed
+	mu        sync.RWMutex
+	at        map[atKey][]*atEntry
+	rt        map[rtKey]rtEntry
+	accounts  map[string]Account
+	puts      int // access tokens put so far
+	nextSweep int // sweep expired tokens when puts reaches this (amortised O(1) per put)
+	seed      maphash.Seed
 
 	store  Store
 	logger *slog.Logger
@@ -115,7 +116,7 @@ func New(opts *Options) (*Cache, error) {
 	c := &Cache{
 		at: map[atKey][]*atEntry{}, rt: map[rtKey]rtEntry{}, accounts: map[string]Account{},
 		store: opts.Store, logger: opts.Logger, now: opts.Now, seed: maphash.MakeSeed(),
-		tx: make(chan struct{}, 1),
+		tx: make(chan struct{}, 1), nextSweep: 256,
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -165,7 +166,7 @@ func (c *Cache) putAccessToken(k Key, t AccessToken) {
 		c.at[ak] = append(bucket, &atEntry{scopes: scopes, tok: t})
 	}
 	c.puts++
-	if c.puts%256 == 0 {
+	if c.puts >= c.nextSweep {
 		c.sweepLocked(c.now())
 	}
 	c.mu.Unlock()
@@ -255,6 +256,8 @@ func (c *Cache) Sweep(now time.Time) {
 }
 
 func (c *Cache) sweepLocked(now time.Time) {
+	live := 0
+	defer func() { c.nextSweep = c.puts + max(256, live) }()
 	for k, b := range c.at {
 		b = slices.DeleteFunc(b, func(e *atEntry) bool { return !now.Before(e.tok.ExpiresOn) })
 		if len(b) == 0 {
@@ -262,6 +265,7 @@ func (c *Cache) sweepLocked(now time.Time) {
 		} else {
 			c.at[k] = b
 		}
+		live += len(b)
 	}
 }
 

@@ -37,7 +37,7 @@ func (e *AuthenticationFailedError) Error() string {
 		b.WriteString(": ")
 		b.WriteString(e.ErrorCode)
 	}
-	if len(e.ErrorCodes) > 0 {
+	if len(e.ErrorCodes) > 0 && !strings.HasPrefix(e.Description, "AADSTS"+strconv.Itoa(e.ErrorCodes[0])+":") {
 		b.WriteString(" (")
 		for i, c := range e.ErrorCodes {
 			if i > 0 {
