@@ -206,3 +206,27 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("Len = %d, want 40", n)
 	}
 }
+
+func TestExpiredTokensAreDroppedAutomatically(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	now := t0
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	c := newCache(t, &Options{Now: clock})
+	for i := range 300 {
+		c.PutAccessToken(key(fmt.Sprint("short", i)), AccessToken{Secret: "s", ExpiresOn: t0.Add(time.Minute)})
+	}
+	mu.Lock()
+	now = t0.Add(2 * time.Minute)
+	mu.Unlock()
+	for i := range 300 {
+		c.PutAccessToken(key(fmt.Sprint("long", i)), AccessToken{Secret: "l", ExpiresOn: t0.Add(time.Hour)})
+	}
+	if n, _ := c.Len(); n != 300 {
+		t.Errorf("%d access tokens cached, want the 300 unexpired ones", n)
+	}
+	data, _ := c.Marshal()
+	if strings.Contains(string(data), `"short`) {
+		t.Error("an expired token was persisted")
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"encoding/pem"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -61,6 +62,9 @@ type Options struct {
 	RequirePKCE bool
 	// Now is the server's clock; nil means time.Now.
 	Now func() time.Time
+	// Addr is the loopback address to listen on, e.g. "127.0.0.1:47291"; empty means a random
+	// port. A fixed address keeps the authority host (and so cache keys) stable across runs.
+	Addr string
 }
 
 // Client is an app registration. Clients not added are accepted as public clients.
@@ -140,6 +144,14 @@ func NewServer(opts *Options) *Server {
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.token)
 	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", s.keys)
 	s.srv = httptest.NewUnstartedServer(mux)
+	if s.opts.Addr != "" {
+		ln, err := net.Listen("tcp", s.opts.Addr)
+		if err != nil {
+			panic("entratest: listening on " + s.opts.Addr + ": " + err.Error())
+		}
+		s.srv.Listener.Close()
+		s.srv.Listener = ln
+	}
 	s.srv.EnableHTTP2 = false
 	s.srv.Config.ErrorLog = nil
 	s.srv.StartTLS()

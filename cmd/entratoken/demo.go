@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/entrakit/entrakit/cache"
 	"github.com/entrakit/entrakit/credential"
 	entratest "github.com/entrakit/entrakit/httptest_fixtures"
 	"github.com/entrakit/entrakit/oauth"
@@ -20,6 +22,9 @@ import (
 
 const demoClientID = "5b1f8f3e-7c2a-4e8d-9b6a-1c0d2e3f4a5b"
 const demoRedirect = "http://127.0.0.1:8400/callback"
+
+// demoFakeAddr is where the demo's fake Entra listens when --cache is given.
+const demoFakeAddr = "127.0.0.1:47291"
 
 // demoClock lets the demo jump forward in time to show a refresh without waiting an hour.
 type demoClock struct {
@@ -42,6 +47,7 @@ func (c *demoClock) Advance(d time.Duration) {
 func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("demo", "Runs the authorization-code flow with PKCE, a cached call and a refresh against an\nin-process fake Entra ID, and prints each result as JSON.", stderr)
 	showToken := fs.Bool("show-token", false, "print the access tokens too")
+	cachePath := fs.String("cache", "", "persist tokens in this file; a later run with the same file reuses them without signing in")
 	var scopes scopeList
 	fs.Var(&scopes, "scope", "a scope to request (repeatable; default https://graph.microsoft.com/.default)")
 	if err := parseFlags(fs, args); err != nil {
@@ -51,9 +57,48 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		scopes = scopeList{"https://graph.microsoft.com/.default"}
 	}
 
-	srv := entratest.NewServer(&entratest.Options{StrictRotation: true, RequirePKCE: true})
+	var tokenCache *cache.Cache
+	fakeAddr := ""
+	if *cachePath != "" {
+		var err error
+		if tokenCache, err = openCache(*cachePath); err != nil {
+			return err
+		}
+		// A fixed address keeps the fake's authority host, and so the cache keys, the same
+		// from run to run.
+		fakeAddr = demoFakeAddr
+		ln, err := net.Listen("tcp", fakeAddr)
+		if err != nil {
+			return fmt.Errorf("--cache needs the demo's fixed address %s: %w", fakeAddr, err)
+		}
+		ln.Close()
+	}
+	srv := entratest.NewServer(&entratest.Options{StrictRotation: true, RequirePKCE: true, Addr: fakeAddr})
 	defer srv.Close()
 	clock := &demoClock{}
+
+	if tokenCache != nil {
+		if account, ok := cachedAccount(tokenCache, srv.Host()); ok {
+			// An earlier run signed in: reuse its token, no sign-in.
+			cred, err := credential.NewFromCache(srv.TenantID(), demoClientID, account, &credential.RefreshTokenOptions{
+				Cache: tokenCache, AuthorityHost: srv.URL(), HTTPClient: srv.Client()})
+			if err != nil {
+				return err
+			}
+			defer cred.Close()
+			info, err := cred.GetTokenInfo(ctx, credential.TokenRequestOptions{Scopes: scopes})
+			if err == nil {
+				n := srv.TokenRequests()
+				out := tokenJSON{Step: "reused from " + *cachePath, TokenType: info.TokenType, ExpiresOn: timeString(info.ExpiresOn),
+					RefreshOn: timeString(info.RefreshOn), Scopes: scopes, Source: "cache", Requests: &n}
+				if *showToken {
+					out.AccessToken = info.Token
+				}
+				return printJSON(stdout, out)
+			}
+			fmt.Fprintf(stderr, "the cached sign-in could not be used (%v); signing in again\n", err)
+		}
+	}
 
 	// 1. The browser's part: the authorize request with a PKCE challenge and a state.
 	verifier := oauth.NewVerifier()
@@ -92,7 +137,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	// 2. The app's part: redeem the code, then use the credential.
 	cred, err := credential.NewAuthorizationCode(srv.TenantID(), demoClientID, back.Get("code"), demoRedirect,
-		&credential.AuthorizationCodeOptions{CodeVerifier: verifier, AuthorityHost: srv.URL(), HTTPClient: srv.Client(), Now: clock.Now})
+		&credential.AuthorizationCodeOptions{CodeVerifier: verifier, AuthorityHost: srv.URL(), HTTPClient: srv.Client(), Now: clock.Now, Cache: tokenCache})
 	if err != nil {
 		return err
 	}

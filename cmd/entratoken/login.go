@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/entrakit/entrakit/authority"
+	"github.com/entrakit/entrakit/cache"
 	"github.com/entrakit/entrakit/credential"
 	"github.com/entrakit/entrakit/oauth"
 )
@@ -44,6 +45,7 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	secretEnv := fs.String("client-secret-env", "", "name of an environment variable holding the client secret (confidential clients)")
 	caFile := fs.String("ca-file", "", "PEM file of extra CA certificates to trust (e.g. a test authority)")
 	showToken := fs.Bool("show-token", false, "print the access token too")
+	cachePath := fs.String("cache", "", "persist tokens in this file; a later run with the same file reuses the sign-in")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -70,6 +72,32 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	hc, err := httpClient(*caFile)
 	if err != nil {
 		return err
+	}
+	print := func(info credential.AccessTokenInfo) error {
+		out := tokenJSON{TokenType: info.TokenType, ExpiresOn: timeString(info.ExpiresOn), RefreshOn: timeString(info.RefreshOn), Scopes: scopes}
+		if *showToken {
+			out.AccessToken = info.Token
+		}
+		return printJSON(stdout, out)
+	}
+	var tokenCache *cache.Cache
+	if *cachePath != "" {
+		if tokenCache, err = openCache(*cachePath); err != nil {
+			return err
+		}
+		if account, ok := cachedAccount(tokenCache, auth.Host()); ok {
+			cred, err := credential.NewFromCache(*tenant, *clientID, account, &credential.RefreshTokenOptions{
+				ClientSecret: secret, AuthorityHost: auth.URL(), HTTPClient: hc, Cache: tokenCache, AdditionallyAllowedTenants: []string{"*"}})
+			if err != nil {
+				return err
+			}
+			info, err := cred.GetTokenInfo(ctx, credential.TokenRequestOptions{Scopes: scopes})
+			cred.Close()
+			if err == nil {
+				return print(info)
+			}
+			fmt.Fprintf(stderr, "the cached sign-in could not be used (%v); signing in again\n", err)
+		}
 	}
 
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(*port)))
@@ -143,7 +171,8 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	cred, err := credential.NewAuthorizationCode(*tenant, *clientID, res.code, redirectURI, &credential.AuthorizationCodeOptions{
-		ClientSecret: secret, CodeVerifier: verifier, AuthorityHost: auth.URL(), HTTPClient: hc, AdditionallyAllowedTenants: []string{"*"}})
+		ClientSecret: secret, CodeVerifier: verifier, AuthorityHost: auth.URL(), HTTPClient: hc, AdditionallyAllowedTenants: []string{"*"},
+		Cache: tokenCache})
 	if err != nil {
 		return err
 	}
@@ -152,11 +181,7 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	out := tokenJSON{TokenType: info.TokenType, ExpiresOn: timeString(info.ExpiresOn), RefreshOn: timeString(info.RefreshOn), Scopes: scopes}
-	if *showToken {
-		out.AccessToken = info.Token
-	}
-	return printJSON(stdout, out)
+	return print(info)
 }
 
 // httpClient trusts the system roots plus the certificates in caFile, if given.

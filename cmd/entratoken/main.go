@@ -14,10 +14,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
 	"time"
+
+	"github.com/entrakit/entrakit/cache"
 )
 
 const usage = `entratoken gets Microsoft Entra ID access tokens with entrakit.
@@ -131,4 +134,24 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return errUsage
 	}
 	return nil
+}
+
+// openCache opens a token cache persisted in path (created 0600 on first save).
+func openCache(path string) (*cache.Cache, error) {
+	st, err := cache.NewFileStore(path)
+	if err != nil {
+		return nil, err
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return cache.New(&cache.Options{Store: st, Logger: logger})
+}
+
+// cachedAccount returns an account of the cache signed in at the authority host env.
+func cachedAccount(c *cache.Cache, env string) (string, bool) {
+	for _, a := range c.Accounts() {
+		if a.Environment == env {
+			return a.HomeAccountID, true
+		}
+	}
+	return "", false
 }

@@ -106,13 +106,14 @@ func TestLoginAgainstTheFake(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("ENTRATOKEN_TEST_SECRET", "from-the-env")
+	cacheFile := filepath.Join(t.TempDir(), "tokens.json")
 	pr, pw := io.Pipe()
 	var stdout bytes.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(context.Background(), []string{"login", "--no-browser", "--authority", srv.URL(), "--ca-file", ca,
 			"--tenant", srv.TenantID(), "--client-id", "conf-app", "--client-secret-env", "ENTRATOKEN_TEST_SECRET",
-			"--scope", "https://graph.microsoft.com/.default", "--timeout", "20s"}, &stdout, pw)
+			"--scope", "https://graph.microsoft.com/.default", "--timeout", "20s", "--cache", cacheFile}, &stdout, pw)
 		pw.Close()
 	}()
 	sc := bufio.NewScanner(pr)
@@ -164,6 +165,38 @@ func TestLoginAgainstTheFake(t *testing.T) {
 	last := forms[len(forms)-1]
 	if last.Form.Get("client_secret") != "from-the-env" || last.Form.Get("code_verifier") == "" || !strings.HasPrefix(last.Form.Get("redirect_uri"), "http://127.0.0.1:") {
 		t.Errorf("token request form = %v", last.Form)
+	}
+
+	// A second run with the same cache file needs no sign-in: no URL, no authorize request.
+	before := len(srv.Requests())
+	var out2, err2 bytes.Buffer
+	code := run(context.Background(), []string{"login", "--no-browser", "--authority", srv.URL(), "--ca-file", ca,
+		"--tenant", srv.TenantID(), "--client-id", "conf-app", "--client-secret-env", "ENTRATOKEN_TEST_SECRET",
+		"--scope", "https://vault.azure.net/.default", "--timeout", "2s", "--cache", cacheFile}, &out2, &err2)
+	if code != 0 || strings.Contains(err2.String(), "Sign in at") {
+		t.Fatalf("second run: exit %d, stderr %q", code, err2.String())
+	}
+	after := srv.Requests()[before:]
+	if len(after) != 1 || after[0].Form.Get("grant_type") != "refresh_token" {
+		t.Errorf("second run made %d requests; want one refresh with the cached token", len(after))
+	}
+	if out := decodeAll(t, out2.Bytes()); len(out) != 1 || out[0]["token_type"] != "Bearer" {
+		t.Errorf("second run printed %s", out2.String())
+	}
+}
+
+func TestDemoReusesItsCache(t *testing.T) {
+	cacheFile := filepath.Join(t.TempDir(), "demo.json")
+	var first, second, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"demo", "--cache", cacheFile}, &first, &stderr); code != 0 {
+		t.Fatalf("first run: exit %d: %s", code, stderr.String())
+	}
+	if code := run(context.Background(), []string{"demo", "--cache", cacheFile}, &second, &stderr); code != 0 {
+		t.Fatalf("second run: exit %d: %s", code, stderr.String())
+	}
+	out := decodeAll(t, second.Bytes())
+	if len(out) != 1 || out[0]["source"] != "cache" || out[0]["token_requests"] != float64(0) {
+		t.Errorf("second run = %s; want one token from the cache with no request", second.String())
 	}
 }
 
