@@ -7,3 +7,5 @@ require (
 	github.com/google/go-cmp v0.7.0
 	golang.org/x/oauth2 v0.30.0
 )
+
+require github.com/godbus/dbus/v5 v5.1.0 // indirect

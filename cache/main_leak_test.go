@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/entrakit/entrakit/internal/leakcheck"
+	"github.com/entrakit/entrakit/internal/testkit"
 )
 
 // TestMain runs the test binary as a helper process when a multi-process test asks for one.
@@ -12,5 +12,5 @@ func TestMain(m *testing.M) {
 	if os.Getenv(helperEnv) == "writer" {
 		os.Exit(writerHelper())
 	}
-	leakcheck.Main(m)
+	testkit.LeakCheckMain(m)
 }

@@ -25,6 +25,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/entrakit/entrakit/entra"
 )
 
 // ErrInvalidInput is wrapped by every argument error: no scopes, a malformed scope, a bad or
@@ -80,8 +82,20 @@ func redactedLen(s string) string {
 	return fmt.Sprintf("[REDACTED %d bytes]", len(s))
 }
 
-// validateRequest checks scopes and claims before anything else happens. It does not allocate
-// for a valid request without claims.
+// Validate checks the options a credential can check without knowing its tenant: at least one
+// scope, each an RFC 6749 scope-token, and claims that are empty or a JSON object. The error
+// wraps ErrInvalidInput; method names the caller in it ("GetToken").
+func (o TokenRequestOptions) Validate(method string) error {
+	if err := validateRequest(method, &o); err != nil {
+		return err
+	}
+	if err := entra.ValidateClaims(o.Claims); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidInput, err)
+	}
+	return nil
+}
+
+// validateRequest checks the scopes before anything else happens. It does not allocate.
 func validateRequest(method string, opts *TokenRequestOptions) error {
 	if len(opts.Scopes) == 0 {
 		return fmt.Errorf("%w: %q requires at least one scope", ErrInvalidInput, method)

@@ -3,7 +3,7 @@ package entratest
 import (
 	"testing"
 
-	"github.com/entrakit/entrakit/internal/leakcheck"
+	"github.com/entrakit/entrakit/internal/testkit"
 )
 
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+func TestMain(m *testing.M) { testkit.LeakCheckMain(m) }

@@ -1,6 +1,9 @@
-// Package leakcheck verifies, at the end of a package's tests, that no goroutine was left
-// behind: servers stopped, connections closed, requests finished. It is for TestMain only.
-package leakcheck
+// Package testkit holds what entrakit's tests share: a goroutine leak check for TestMain, and a real
+// gnome-keyring on a private D-Bus for the Secret Service tests. It is for tests only.
+//
+// LeakCheckMain verifies, at the end of a package's tests, that no goroutine was left behind:
+// servers stopped, connections closed, requests finished.
+package testkit
 
 import (
 	"fmt"
@@ -13,8 +16,8 @@ import (
 )
 
 // Main runs the tests and then fails the run if, within a few seconds, the goroutine count does
-// not return to what it was before them. Use it as: func TestMain(m *testing.M) { leakcheck.Main(m) }.
-func Main(m *testing.M) {
+// not return to what it was before them. Use it as: func TestMain(m *testing.M) { testkit.LeakCheckMain(m) }.
+func LeakCheckMain(m *testing.M) {
 	base := runtime.NumGoroutine()
 	code := m.Run()
 	if code == 0 && !testing.Short() {

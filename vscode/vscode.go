@@ -1,0 +1,271 @@
+// Package vscode provides VisualStudioCodeCredential: a token as the user that VS Code's Azure
+// Account extension (up to version 0.9.11) signed in. It reads azure.cloud and azure.tenant from
+// VS Code's user settings.json (JSONC), reads the refresh token the extension stored in the OS
+// credential store (service "VS Code Azure", account = the cloud name), and redeems it with VS
+// Code's client ID through credential.RefreshToken; rotated refresh tokens are used from then on.
+//
+// The newer Azure Resources extension signs in through a broker (WAM) that cannot be used from
+// here; when its sign-in record exists, the credential reports who is signed in and why it is
+// unavailable.
+//
+// The stores: Linux, the freedesktop Secret Service over D-Bus (SecretService); macOS, the
+// Keychain through /usr/bin/security (Keychain); Windows, the Credential Manager through
+// CredReadW (CredentialManager). See docs/PROTOCOL.md for the refresh token grant.
+//
+// # Security considerations
+//
+// The refresh token read from the store is a secret: it never appears in an error, a log record
+// or a printed value. The credential never starts a D-Bus daemon, never activates a Secret
+// Service, and never waits on an unlock prompt or Keychain dialog. settings.json and the sign-in
+// record are read through size limits, and a malformed file is an error, never a crash.
+package vscode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/entrakit/entrakit/authority"
+	"github.com/entrakit/entrakit/cache"
+	"github.com/entrakit/entrakit/credential"
+)
+
+// Constants of VS Code's Azure Account extension.
+const (
+	ClientID        = "aebc6443-996d-45c2-90f0-388ff96faa56" // VS Code's application ID
+	CredentialsName = "VS Code Azure"                        // the credential store's service name
+	DefaultCloud    = "AzureCloud"
+	credentialName  = "VisualStudioCodeCredential"
+	troubleshoot    = "\nVisit https://github.com/entrakit/entrakit#the-vs-code-credential to troubleshoot this issue."
+	// MaxRefreshTokenLength: an Entra refresh token is well under 4 KiB; a longer stored value
+	// is something else (such as the newer extension's JSON session).
+	MaxRefreshTokenLength = 4096
+)
+
+// Clouds maps VS Code's azure.cloud values to authority hosts.
+var Clouds = map[string]string{
+	"AzureCloud":        authority.PublicCloud,
+	"AzureChinaCloud":   authority.ChinaCloud,
+	"AzureUSGovernment": authority.USGovernment,
+}
+
+// CredentialOptions configure the credential; nil means defaults.
+type CredentialOptions struct {
+	AuthorityHost              string // default: AZURE_AUTHORITY_HOST, else from "azure.cloud"
+	TenantID                   string // default: "azure.tenant", else "organizations"
+	AdditionallyAllowedTenants []string
+	SettingsPath               string      // default: the OS's VS Code user settings.json
+	Secrets                    SecretStore // default: the OS credential store
+	HTTPClient                 *http.Client
+	Cache                      *cache.Cache
+	Logger                     *slog.Logger
+	// AuthRecordPath is the Azure Resources extension's sign-in record; default
+	// ~/.azure/ms-azuretools.vscode-azureresourcegroups/authRecord.json (or ~/.Azure/...).
+	AuthRecordPath string
+}
+
+// Credential is VisualStudioCodeCredential. It is safe for concurrent use.
+type Credential struct {
+	cloud, tenant, authorityHost string
+	unavailable                  string // set at construction: the credential can never work here
+	secrets                      SecretStore
+	opts                         CredentialOptions
+
+	mu     sync.Mutex
+	inner  *credential.RefreshToken // built once the refresh token has been read
+	closed atomic.Bool
+}
+
+var _ credential.TokenCredential = (*Credential)(nil)
+
+// NewCredential reads VS Code's settings and prepares the credential. It fails only on invalid
+// arguments (a malformed tenant ID or authority, wrapping credential.ErrInvalidInput); a
+// credential that cannot work here is still returned, and its GetToken reports
+// *credential.CredentialUnavailableError.
+func NewCredential(opts *CredentialOptions) (*Credential, error) {
+	if opts == nil {
+		opts = &CredentialOptions{}
+	}
+	c := &Credential{opts: *opts, secrets: opts.Secrets}
+	if c.secrets == nil {
+		c.secrets = defaultSecretStore()
+	}
+	settingsPath := opts.SettingsPath
+	if settingsPath == "" {
+		home, _ := os.UserHomeDir()
+		if p, err := SettingsPath(runtime.GOOS, os.Getenv, home); err == nil {
+			settingsPath = p
+		}
+	}
+	var settings Settings
+	if settingsPath != "" {
+		s, err := ReadSettings(settingsPath)
+		if err != nil {
+			c.unavailable = err.Error() + "; fix or remove the file (VS Code then uses its defaults)"
+		}
+		settings = s
+	}
+	c.cloud = settings.Cloud
+	if c.cloud == "" {
+		c.cloud = DefaultCloud
+	}
+	c.tenant = opts.TenantID
+	source := "TenantID"
+	if c.tenant == "" {
+		c.tenant, source = settings.Tenant, `"azure.tenant" in VS Code's settings`
+	}
+	if c.tenant == "" {
+		c.tenant = authority.Organizations
+	}
+	if err := authority.ValidateTenantID(c.tenant); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", credential.ErrInvalidInput, source, err)
+	}
+	switch host, known := Clouds[c.cloud]; {
+	case opts.AuthorityHost != "":
+		c.authorityHost = opts.AuthorityHost
+	case os.Getenv(authority.EnvAuthorityHost) != "":
+		c.authorityHost = os.Getenv(authority.EnvAuthorityHost)
+	case known:
+		c.authorityHost = host
+	case c.unavailable == "":
+		c.unavailable = fmt.Sprintf("VS Code is configured to use a custom cloud. Set CredentialOptions.AuthorityHost with the Microsoft Entra endpoint for cloud %q", c.cloud)
+	}
+	if c.authorityHost != "" {
+		if _, err := authority.Parse(c.authorityHost); err != nil {
+			return nil, fmt.Errorf("%w: %w", credential.ErrInvalidInput, err)
+		}
+	}
+	if strings.EqualFold(c.tenant, authority.ADFS) && c.unavailable == "" {
+		c.unavailable = credentialName + " authentication unavailable. ADFS is not supported."
+	}
+	for _, t := range opts.AdditionallyAllowedTenants {
+		if t != "*" {
+			if err := authority.ValidateTenantID(t); err != nil {
+				return nil, fmt.Errorf("%w: AdditionallyAllowedTenants: %w", credential.ErrInvalidInput, err)
+			}
+		}
+	}
+	return c, nil
+}
+
+// GetToken returns an access token for opts.Scopes as the VS Code user.
+func (c *Credential) GetToken(ctx context.Context, opts credential.TokenRequestOptions) (credential.AccessToken, error) {
+	info, err := c.GetTokenInfo(ctx, opts)
+	return credential.AccessToken{Token: info.Token, ExpiresOn: info.ExpiresOn}, err
+}
+
+// GetTokenInfo is GetToken with the token type and refresh time.
+func (c *Credential) GetTokenInfo(ctx context.Context, opts credential.TokenRequestOptions) (credential.AccessTokenInfo, error) {
+	if c.closed.Load() {
+		return credential.AccessTokenInfo{}, fmt.Errorf("%s: %w", credentialName, credential.ErrClosed)
+	}
+	if c.unavailable != "" {
+		return credential.AccessTokenInfo{}, c.unavailableError(c.unavailable)
+	}
+	if err := opts.Validate("GetTokenInfo"); err != nil {
+		return credential.AccessTokenInfo{}, err
+	}
+	inner, err := c.credential(ctx)
+	if err != nil {
+		return credential.AccessTokenInfo{}, err
+	}
+	return inner.GetTokenInfo(ctx, opts)
+}
+
+// credential reads the refresh token (once it succeeds) and builds the refresh token credential.
+func (c *Credential) credential(ctx context.Context) (*credential.RefreshToken, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.inner != nil {
+		return c.inner, nil
+	}
+	rt, err := c.secrets.Lookup(ctx, CredentialsName, c.cloud)
+	switch {
+	case errors.Is(err, ErrSecretNotFound):
+		return nil, c.unavailableError(c.notSignedIn("Failed to get Azure user details from Visual Studio Code."))
+	case err != nil:
+		return nil, c.unavailableError("cannot read VS Code's Azure sign-in from the OS credential store: " + err.Error())
+	}
+	if !plausibleRefreshToken(rt) {
+		return nil, c.unavailableError(c.notSignedIn("The value VS Code stored for Azure is not a refresh token (it is likely a session of a newer Azure extension)."))
+	}
+	inner, err := credential.NewNamedRefreshToken(credentialName, c.tenant, ClientID, rt, &credential.RefreshTokenOptions{
+		AuthorityHost: c.authorityHost, AdditionallyAllowedTenants: c.opts.AdditionallyAllowedTenants,
+		HTTPClient: c.opts.HTTPClient, Cache: c.opts.Cache, Logger: c.opts.Logger,
+	})
+	if err != nil {
+		return nil, c.unavailableError("the refresh token VS Code stored cannot be used: " + err.Error())
+	}
+	c.inner = inner
+	return inner, nil
+}
+
+// notSignedIn explains the Azure Account 0.9.11 limit and, when the Azure Resources extension's
+// sign-in record exists, who is signed in there.
+func (c *Credential) notSignedIn(first string) string {
+	msg := first + " Currently, the " + credentialName + " only works with the Azure Account extension version 0.9.11 and earlier" +
+		" (cloud " + c.cloud + "). Sign in with that extension, or use another credential such as the Azure CLI or entratoken login."
+	if rec, err := c.authRecord(); err != nil {
+		msg += " Failed to load authentication record from Visual Studio Code: " + err.Error() + "."
+	} else if rec != nil {
+		msg += fmt.Sprintf(" VS Code is signed in as %s (tenant %s) through the Azure Resources extension, whose broker-based sign-in is not supported here.", rec.Username, rec.TenantID)
+	}
+	return msg
+}
+
+func (c *Credential) authRecord() (*AuthRecord, error) {
+	paths := []string{c.opts.AuthRecordPath}
+	if c.opts.AuthRecordPath == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return nil, nil
+		}
+		paths = AuthRecordPaths(home)
+	}
+	for _, p := range paths {
+		if rec, err := ReadAuthRecord(p); err != nil || rec != nil {
+			return rec, err
+		}
+	}
+	return nil, nil
+}
+
+func (c *Credential) unavailableError(msg string) error {
+	return &credential.CredentialUnavailableError{Credential: credentialName, Message: msg + troubleshoot}
+}
+
+// plausibleRefreshToken: printable ASCII without spaces, not JSON, at most MaxRefreshTokenLength.
+func plausibleRefreshToken(s string) bool {
+	if s == "" || len(s) > MaxRefreshTokenLength || s[0] == '{' || s[0] == '[' || s[0] == '"' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// Close releases the credential's connections; later calls fail with credential.ErrClosed.
+func (c *Credential) Close() error {
+	c.closed.Store(true)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.inner != nil {
+		return c.inner.Close()
+	}
+	return nil
+}
+
+// Format prints the cloud, tenant and authority; never the refresh token.
+func (c *Credential) Format(f fmt.State, verb rune) {
+	fmt.Fprintf(f, "vscode.Credential{Cloud:%s TenantID:%s Authority:%s}", c.cloud, c.tenant, c.authorityHost)
+}
