@@ -2,6 +2,7 @@
 //
 //	entratoken demo     the whole authorization-code flow against an in-process fake Entra
 //	entratoken login    sign in with a browser (PKCE, loopback redirect) and print a token
+//	entratoken vscode   a token as the user VS Code's Azure Account extension signed in
 //
 // Tokens print as JSON; the access token itself only with --show-token. Errors go to stderr
 // with exit status 1.
@@ -33,6 +34,7 @@ Commands:
           against an in-process fake Entra ID; needs no network and no account
   login   sign in with a browser (PKCE, loopback redirect on 127.0.0.1) and
           print a token
+  vscode  print a token as the user VS Code's Azure Account extension signed in
 
 Run "entratoken <command> --help" for a command's flags.
 `
@@ -58,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = demo(ctx, args[1:], stdout, stderr)
 	case "login":
 		err = login(ctx, args[1:], stdout, stderr)
+	case "vscode":
+		err = vscodeToken(ctx, args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "entratoken: unknown command %q\n\n%s", args[0], usage)
 		return 2

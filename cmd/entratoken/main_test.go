@@ -77,7 +77,7 @@ func TestDemo(t *testing.T) {
 func TestHelpAndUsage(t *testing.T) {
 	t.Parallel()
 	var stdout, stderr bytes.Buffer
-	if code := run(context.Background(), []string{"--help"}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "demo") || !strings.Contains(stdout.String(), "login") {
+	if code := run(context.Background(), []string{"--help"}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "demo") || !strings.Contains(stdout.String(), "login") || !strings.Contains(stdout.String(), "vscode") {
 		t.Errorf("--help: exit %d, %q", code, stdout.String())
 	}
 	if code := run(context.Background(), []string{"nope"}, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "unknown command") {

@@ -1,0 +1,9 @@
+package vscode
+
+import (
+	"testing"
+
+	"github.com/entrakit/entrakit/internal/testkit"
+)
+
+func TestMain(m *testing.M) { testkit.LeakCheckMain(m) }
