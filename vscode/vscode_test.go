@@ -231,3 +231,33 @@ func TestEndToEndWithARealKeyringAndTheFakeEntra(t *testing.T) {
 		t.Errorf("after Close: %v", err)
 	}
 }
+
+func TestTenantRulesApply(t *testing.T) {
+	srv := entratest.NewServer(nil)
+	defer srv.Close()
+	srv.AddTenant("other-tenant")
+	rt := srv.IssueRefreshToken(ClientID, entratest.User{})
+	store := func() *mapStore { return &mapStore{secrets: map[string]string{"VS Code Azure/AzureCloud": rt}} }
+	home, err := NewCredential(&CredentialOptions{SettingsPath: settingsFile(t, `{"azure.tenant":"`+srv.TenantID()+`"}`),
+		Secrets: store(), AuthorityHost: srv.URL(), HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer home.Close()
+	other := credential.TokenRequestOptions{Scopes: graph.Scopes, TenantID: "other-tenant"}
+	if _, err := home.GetToken(context.Background(), other); !errors.Is(err, credential.ErrInvalidInput) || !strings.Contains(err.Error(), "AdditionallyAllowedTenants") {
+		t.Errorf("unlisted tenant: %v", err)
+	}
+	allowed, _ := NewCredential(&CredentialOptions{SettingsPath: settingsFile(t, `{"azure.tenant":"`+srv.TenantID()+`"}`),
+		Secrets: store(), AuthorityHost: srv.URL(), HTTPClient: srv.Client(), AdditionallyAllowedTenants: []string{"*"}})
+	defer allowed.Close()
+	if _, err := allowed.GetToken(context.Background(), other); err != nil {
+		t.Errorf("allowed tenant: %v", err)
+	}
+	if p := srv.Requests()[0].Path; p != "/other-tenant/oauth2/v2.0/token" {
+		t.Errorf("request went to %s", p)
+	}
+	if srv.TokenRequests() != 1 {
+		t.Errorf("%d requests; the refused tenant must not reach the server", srv.TokenRequests())
+	}
+}
