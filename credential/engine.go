@@ -167,6 +167,7 @@ func (e *engine) get(ctx context.Context, r request, hasClaims bool, fetch func(
 			info, err := e.shared(ctx, r, fetch)
 			if err != nil {
 				e.warn(ctx, "refresh before expiry failed; using the cached token", r, err)
+				e.logAcquired(ctx, r, "cache", t.ExpiresOn)
 				return AccessTokenInfo{Token: t.Secret, ExpiresOn: t.ExpiresOn, TokenType: t.TokenType, RefreshOn: t.RefreshOn}, nil
 			}
 			return info, nil

@@ -34,6 +34,9 @@ func newFirstGrant(secret string, keepAsRefreshToken bool, scrub scrubber, form 
 func (e *engine) getToken(ctx context.Context, method string, opts TokenRequestOptions, g *firstGrant) (AccessTokenInfo, error) {
 	if !g.pending.Load() && opts.Claims == "" {
 		if info, ok := e.fresh(&opts); ok {
+			if e.logger != nil {
+				e.logAcquired(ctx, request{scopes: opts.Scopes, tenant: e.tenant}, "cache", info.ExpiresOn)
+			}
 			return info, nil
 		}
 	}
