@@ -4,6 +4,8 @@ package authority
 // package of the import order, and reads the whole module from the directory above.
 
 import (
+	"go/ast"
+	"go/doc"
 	"go/parser"
 	"go/token"
 	"os"
@@ -105,6 +107,71 @@ func TestRootModuleDependencies(t *testing.T) {
 	for _, banned := range []string{"microsoft-authentication-library-for-go", "azure-sdk-for-go"} {
 		if strings.Contains(string(b), banned) {
 			t.Errorf("go.mod mentions %s", banned)
+		}
+	}
+}
+
+// TestEveryExportedNameIsDocumented: every public package has a package doc, and every exported
+// name (types, functions, methods, and the names in var and const blocks) a doc comment.
+func TestEveryExportedNameIsDocumented(t *testing.T) {
+	pkgs := append(slices.Clone(order), "httptest_fixtures")
+	for _, pkg := range pkgs {
+		dir := filepath.Join("..", pkg)
+		if _, err := os.Stat(dir); err != nil {
+			continue
+		}
+		fset := token.NewFileSet()
+		parsed, err := parser.ParseDir(fset, dir, func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, parser.ParseComments)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range parsed {
+			files := make([]*ast.File, 0, len(p.Files))
+			for _, f := range p.Files {
+				files = append(files, f)
+			}
+			d, err := doc.NewFromFiles(fset, files, module+"/"+pkg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(d.Doc, "Security") && !strings.Contains(d.Doc, "MUST NOT") {
+				t.Errorf("package %s: its doc has no security note", pkg)
+			}
+			check := func(kind, name, text string) {
+				if strings.TrimSpace(text) == "" {
+					t.Errorf("%s: %s %s has no doc comment", pkg, kind, name)
+				}
+			}
+			values := func(vs []*doc.Value) {
+				for _, v := range vs {
+					for _, spec := range v.Decl.Specs {
+						vspec := spec.(*ast.ValueSpec)
+						for _, n := range vspec.Names {
+							if n.IsExported() && strings.TrimSpace(v.Doc) == "" && vspec.Doc.Text() == "" && vspec.Comment.Text() == "" {
+								t.Errorf("%s: %s has no doc comment", pkg, n.Name)
+							}
+						}
+					}
+				}
+			}
+			values(d.Consts)
+			values(d.Vars)
+			for _, f := range d.Funcs {
+				check("func", f.Name, f.Doc)
+			}
+			for _, typ := range d.Types {
+				check("type", typ.Name, typ.Doc)
+				values(typ.Consts)
+				values(typ.Vars)
+				for _, f := range typ.Funcs {
+					check("func", f.Name, f.Doc)
+				}
+				for _, m := range typ.Methods {
+					if ast.IsExported(m.Name) && m.Name != "Error" && m.Name != "Unwrap" && m.Name != "Format" {
+						check("method", typ.Name+"."+m.Name, m.Doc)
+					}
+				}
+			}
 		}
 	}
 }
