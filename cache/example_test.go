@@ -1,0 +1,43 @@
+package cache_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/entrakit/entrakit/cache"
+	"github.com/entrakit/entrakit/credential"
+	entratest "github.com/entrakit/entrakit/httptest_fixtures"
+)
+
+// Persist tokens in a file so that a later credential (or process) reuses the sign-in.
+func Example() {
+	srv := entratest.NewServer(nil)
+	defer srv.Close()
+	dir, _ := os.MkdirTemp("", "entrakit-example")
+	defer os.RemoveAll(dir)
+
+	store, _ := cache.NewFileStore(filepath.Join(dir, "tokens.json"))
+	tokens, _ := cache.New(&cache.Options{Store: store})
+	code := srv.IssueCode(entratest.CodeRequest{ClientID: "app", RedirectURI: "http://localhost/cb",
+		Scopes: []string{"openid", "offline_access"}}) // openid: Entra names the account in an id_token
+	first, _ := credential.NewAuthorizationCode(srv.TenantID(), "app", code, "http://localhost/cb",
+		&credential.AuthorizationCodeOptions{AuthorityHost: srv.URL(), HTTPClient: srv.Client(), Cache: tokens})
+	defer first.Close()
+	opts := credential.TokenRequestOptions{Scopes: []string{"https://graph.microsoft.com/.default"}}
+	if _, err := first.GetToken(context.Background(), opts); err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	// Later: a new cache on the same file, and a credential for the account it holds.
+	again, _ := cache.New(&cache.Options{Store: store})
+	account := again.Accounts()[0]
+	later, _ := credential.NewFromCache(srv.TenantID(), "app", account.HomeAccountID,
+		&credential.RefreshTokenOptions{AuthorityHost: srv.URL(), HTTPClient: srv.Client(), Cache: again})
+	defer later.Close()
+	_, err := later.GetToken(context.Background(), opts)
+	fmt.Println(account.Username, err == nil, srv.TokenRequests())
+	// Output: alice@contoso.example true 1
+}
