@@ -6,6 +6,7 @@
 package testkit
 
 import (
+	"flag"
 	"fmt"
 	"net/http"
 	"os"
@@ -15,12 +16,16 @@ import (
 	"time"
 )
 
-// Main runs the tests and then fails the run if, within a few seconds, the goroutine count does
-// not return to what it was before them. Use it as: func TestMain(m *testing.M) { testkit.LeakCheckMain(m) }.
+// LeakCheckMain runs the tests and then fails the run if, within a few seconds, the goroutines
+// that the tests started have not ended. Use it as:
+//
+//	func TestMain(m *testing.M) { testkit.LeakCheckMain(m) }
+//
+// It is skipped under -test.short and while fuzzing (the fuzzing engine keeps goroutines).
 func LeakCheckMain(m *testing.M) {
-	base := runtime.NumGoroutine()
+	base := len(goroutines())
 	code := m.Run()
-	if code == 0 && !testing.Short() {
+	if code == 0 && !testing.Short() && !fuzzing() {
 		if leaked := wait(base, 5*time.Second); leaked != "" {
 			fmt.Fprintf(os.Stderr, "leakcheck: goroutines left behind after the tests (baseline %d):\n%s\n", base, leaked)
 			code = 1
@@ -29,33 +34,50 @@ func LeakCheckMain(m *testing.M) {
 	os.Exit(code)
 }
 
+func fuzzing() bool {
+	f := flag.Lookup("test.fuzz")
+	return f != nil && f.Value.String() != ""
+}
+
 func wait(base int, limit time.Duration) string {
 	deadline := time.Now().Add(limit)
 	for {
 		if t, ok := http.DefaultTransport.(*http.Transport); ok {
 			t.CloseIdleConnections()
 		}
-		n := runtime.NumGoroutine()
-		if n <= base {
+		gs := goroutines()
+		if len(gs) <= base {
 			return ""
 		}
 		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			return interesting(string(buf))
+			return strings.Join(gs, "\n\n")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
-// interesting drops the stacks of the test runner itself.
-func interesting(stacks string) string {
+// goroutines returns the stacks of the goroutines that tests could have left, leaving out this
+// checker, the test runner, and process-wide loops the standard library keeps for good.
+func goroutines() []string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
 	var out []string
-	for _, g := range strings.Split(stacks, "\n\n") {
-		if strings.Contains(g, "leakcheck.wait") || strings.Contains(g, "testing.(*M).") {
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		switch {
+		case strings.Contains(g, "testkit.goroutines"), strings.Contains(g, "testing.(*M)."),
+			strings.Contains(g, "os/signal.loop"), strings.Contains(g, "os/signal.signal_recv"),
+			strings.Contains(g, "runtime.ensureSigM"), strings.Contains(g, "testing.runFuzzing"),
+			strings.Contains(g, "testing.(*F)."), strings.Contains(g, "testing/internal/testdeps"):
 			continue
 		}
 		out = append(out, g)
 	}
-	return strings.Join(out, "\n\n")
+	return out
 }
