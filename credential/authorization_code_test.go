@@ -442,3 +442,22 @@ func TestGetTokenInfoCarriesTokenType(t *testing.T) {
 		t.Error("empty token")
 	}
 }
+
+func TestAClaimsChallengeKeepsTheRefreshToken(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	c := f.cred(entratest.User{}, nil)
+	get(t, c, scopes(graph))
+	f.srv.RequireClaims(entratest.User{})
+	_, err := c.GetToken(context.Background(), TokenRequestOptions{Scopes: []string{vault}, EnableCAE: true})
+	var af *AuthenticationFailedError
+	if !errors.As(err, &af) || af.ErrorCode != "invalid_grant" || af.Claims == "" {
+		t.Fatalf("err = %v, want invalid_grant with a claims challenge", err)
+	}
+	if _, err := c.GetToken(context.Background(), TokenRequestOptions{Scopes: []string{vault}, EnableCAE: true, Claims: af.Claims}); err != nil {
+		t.Errorf("answering the challenge: %v (the refresh token must survive a claims challenge)", err)
+	}
+	if got := f.lastForm().Get("claims"); !strings.Contains(got, "capolids") || !strings.Contains(got, "CP1") {
+		t.Errorf("claims sent = %q, want the challenge merged with CP1", got)
+	}
+}

@@ -327,7 +327,7 @@ func (e *engine) refreshLocked(ctx context.Context, r request) (AccessTokenInfo,
 	tok, err := e.exchange(ctx, r, form, scrubber{rt, e.secret})
 	if err != nil {
 		var af *AuthenticationFailedError
-		if errors.As(err, &af) && af.ErrorCode == "invalid_grant" {
+		if errors.As(err, &af) && refreshTokenIsDead(af) {
 			e.cache.RemoveRefreshToken(env, e.clientID, r.account, rt)
 		}
 		return AccessTokenInfo{}, err
@@ -335,6 +335,22 @@ func (e *engine) refreshLocked(ctx context.Context, r request) (AccessTokenInfo,
 	info := e.store(r, tok, r.account)
 	e.logAcquired(ctx, r, "network", info.ExpiresOn)
 	return info, nil
+}
+
+// refreshTokenIsDead: invalid_grant means the refresh token is unusable (revoked, expired,
+// malformed) unless the error asks for an interaction instead: a claims challenge (AADSTS50076
+// and other conditional access) or an interaction suberror. Then the token is still good for the
+// answer to the challenge and is kept. (The reference evicts on every invalid_grant, which makes
+// answering a claims challenge impossible.)
+func refreshTokenIsDead(af *AuthenticationFailedError) bool {
+	if af.ErrorCode != "invalid_grant" || af.Claims != "" {
+		return false
+	}
+	switch af.SubError {
+	case "basic_action", "additional_action", "message_only", "consent_required", "user_password_expired":
+		return false
+	}
+	return true
 }
 
 // isFresh: no refresh is due (more than 5 minutes left and before RefreshOn).

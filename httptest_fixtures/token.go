@@ -145,7 +145,9 @@ func (s *Server) grant(r *http.Request) (int, any) {
 		return s.errorBody(r, errGrantType)
 	}
 	if s.claimsNeeded[user.ObjectID] {
-		if claims == "" {
+		// Only claims that carry the challenge's requirements answer it; the CAE capability
+		// claim (xms_cc) alone does not.
+		if !answersChallenge(claimsObj) {
 			return s.errorBody(r, errMFA(ChallengeClaims))
 		}
 		delete(s.claimsNeeded, user.ObjectID)
@@ -246,4 +248,22 @@ func scopeNames(scopes []string) string {
 		names = append(names, sc)
 	}
 	return strings.Join(names, " ")
+}
+
+// answersChallenge reports whether request claims include every access_token member of
+// ChallengeClaims.
+func answersChallenge(claims map[string]json.RawMessage) bool {
+	var want, got map[string]json.RawMessage
+	var challenge map[string]json.RawMessage
+	_ = json.Unmarshal([]byte(ChallengeClaims), &challenge)
+	_ = json.Unmarshal(challenge["access_token"], &want)
+	if claims == nil || json.Unmarshal(claims["access_token"], &got) != nil {
+		return false
+	}
+	for k := range want {
+		if _, ok := got[k]; !ok {
+			return false
+		}
+	}
+	return true
 }

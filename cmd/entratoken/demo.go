@@ -44,10 +44,65 @@ func (c *demoClock) Advance(d time.Duration) {
 	c.offset += d
 }
 
+// demoRun is one run of the demo: the fake, the clock, the output and the step headings.
+type demoRun struct {
+	ctx       context.Context
+	srv       *entratest.Server
+	clock     *demoClock
+	client    *http.Client // the credential's client: traced with --trace
+	stdout    io.Writer
+	trace     io.Writer // nil without --trace
+	showToken bool
+	scopes    []string
+
+	mu      sync.Mutex
+	heading string // printed before the next traced exchange
+}
+
+// step starts a step: its heading goes before the step's first exchange in the trace.
+func (d *demoRun) step(heading string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.heading = heading
+}
+
+func (d *demoRun) takeHeading() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	h := d.heading
+	d.heading = ""
+	return h
+}
+
+// note writes a line to the trace for a step with no exchange.
+func (d *demoRun) note(text string) {
+	if d.trace == nil {
+		return
+	}
+	if h := d.takeHeading(); h != "" {
+		fmt.Fprintf(d.trace, "\n### %s\n", h)
+	}
+	fmt.Fprintf(d.trace, "    (%s)\n", text)
+}
+
+func (d *demoRun) print(v any) error {
+	if d.trace == nil {
+		return printJSON(d.stdout, v)
+	}
+	var b strings.Builder
+	if err := printJSON(&b, v); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(d.trace, "    result: %s", strings.ReplaceAll(b.String(), "\n", "\n    "))
+	fmt.Fprintln(d.trace)
+	return err
+}
+
 func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("demo", "Runs the authorization-code flow with PKCE, a cached call and a refresh against an\nin-process fake Entra ID, and prints each result as JSON.", stderr)
+	fs := newFlagSet("demo", "Runs the authorization-code flow with PKCE, a cached call, a refresh, a replayed code and a\nCAE claims challenge against an in-process fake Entra ID, and prints each result as JSON.", stderr)
 	showToken := fs.Bool("show-token", false, "print the access tokens too")
 	cachePath := fs.String("cache", "", "persist tokens in this file; a later run with the same file reuses them without signing in")
+	trace := fs.Bool("trace", false, "print each HTTP exchange, secrets replaced by placeholders and JWTs decoded")
 	var scopes scopeList
 	fs.Var(&scopes, "scope", "a scope to request (repeatable; default https://graph.microsoft.com/.default)")
 	if err := parseFlags(fs, args); err != nil {
@@ -75,101 +130,169 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	srv := entratest.NewServer(&entratest.Options{StrictRotation: true, RequirePKCE: true, Addr: fakeAddr})
 	defer srv.Close()
-	clock := &demoClock{}
+
+	d := &demoRun{ctx: ctx, srv: srv, clock: &demoClock{}, client: srv.Client(), stdout: stdout, showToken: *showToken, scopes: scopes}
+	if *trace {
+		d.trace = stdout
+		d.client = &http.Client{Transport: &oauth.Trace{Base: srv.Client().Transport, Out: stdout, Notes: d.takeHeading}}
+	}
 
 	if tokenCache != nil {
 		if account, ok := cachedAccount(tokenCache, srv.Host()); ok {
-			// An earlier run signed in: reuse its token, no sign-in.
-			cred, err := credential.NewFromCache(srv.TenantID(), demoClientID, account, &credential.RefreshTokenOptions{
-				Cache: tokenCache, AuthorityHost: srv.URL(), HTTPClient: srv.Client()})
-			if err != nil {
+			done, err := d.reuse(tokenCache, account, *cachePath)
+			if done || err != nil {
 				return err
 			}
-			defer cred.Close()
-			info, err := cred.GetTokenInfo(ctx, credential.TokenRequestOptions{Scopes: scopes})
-			if err == nil {
-				n := srv.TokenRequests()
-				out := tokenJSON{Step: "reused from " + *cachePath, TokenType: info.TokenType, ExpiresOn: timeString(info.ExpiresOn),
-					RefreshOn: timeString(info.RefreshOn), Scopes: scopes, Source: "cache", Requests: &n}
-				if *showToken {
-					out.AccessToken = info.Token
-				}
-				return printJSON(stdout, out)
-			}
-			fmt.Fprintf(stderr, "the cached sign-in could not be used (%v); signing in again\n", err)
+			fmt.Fprintln(stderr, "the cached sign-in could not be used; signing in again")
 		}
 	}
 
-	// 1. The browser's part: the authorize request with a PKCE challenge and a state.
-	verifier := oauth.NewVerifier()
-	state := rand.Text()
-	q := url.Values{
-		"client_id": {demoClientID}, "response_type": {"code"}, "redirect_uri": {demoRedirect},
-		"scope": {"openid offline_access " + strings.Join(scopes, " ")}, "state": {state},
-		"code_challenge": {oauth.S256Challenge(verifier)}, "code_challenge_method": {"S256"},
-	}
-	browser := srv.Client()
-	browser.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.AuthorizeURL(srv.TenantID())+"?"+q.Encode(), nil)
+	code, verifier, err := d.authorize()
 	if err != nil {
 		return err
 	}
-	resp, err := browser.Do(req)
-	if err != nil {
-		return fmt.Errorf("authorize request: %w", err)
-	}
-	resp.Body.Close()
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil || resp.StatusCode != http.StatusFound {
-		return fmt.Errorf("authorize answered %d without a redirect", resp.StatusCode)
-	}
-	back := loc.Query()
-	if e := back.Get("error"); e != "" {
-		return fmt.Errorf("authorize refused: %s: %s", e, back.Get("error_description"))
-	}
-	if subtle.ConstantTimeCompare([]byte(back.Get("state")), []byte(state)) != 1 {
-		return errors.New("the state in the redirect does not match: possible CSRF")
-	}
-	if err := printJSON(stdout, map[string]any{"step": "authorize", "redirected_to": loc.Scheme + "://" + loc.Host + loc.Path,
-		"state_matches": true, "code_challenge_method": "S256"}); err != nil {
-		return err
-	}
-
-	// 2. The app's part: redeem the code, then use the credential.
-	cred, err := credential.NewAuthorizationCode(srv.TenantID(), demoClientID, back.Get("code"), demoRedirect,
-		&credential.AuthorizationCodeOptions{CodeVerifier: verifier, AuthorityHost: srv.URL(), HTTPClient: srv.Client(), Now: clock.Now, Cache: tokenCache})
+	cred, err := credential.NewAuthorizationCode(srv.TenantID(), demoClientID, code, demoRedirect,
+		&credential.AuthorizationCodeOptions{CodeVerifier: verifier, AuthorityHost: srv.URL(), HTTPClient: d.client, Now: d.clock.Now, Cache: tokenCache})
 	if err != nil {
 		return err
 	}
 	defer cred.Close()
 	opts := credential.TokenRequestOptions{Scopes: scopes}
-	step := func(name, grant string) error {
-		before := srv.TokenRequests()
-		info, err := cred.GetTokenInfo(ctx, opts)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		n := srv.TokenRequests()
-		source := "network"
-		if n == before {
-			source, grant = "cache", ""
-		}
-		out := tokenJSON{Step: name, TokenType: info.TokenType, ExpiresOn: timeString(info.ExpiresOn), RefreshOn: timeString(info.RefreshOn),
-			Scopes: scopes, Source: source, Grant: grant, Requests: &n}
-		if *showToken {
-			out.AccessToken = info.Token
-		}
-		return printJSON(stdout, out)
-	}
-	if err := step("redeem code", "authorization_code"); err != nil {
+
+	d.step("2. Code redemption: the authorization_code grant")
+	if err := d.token(cred, "redeem code", "authorization_code", opts); err != nil {
 		return err
 	}
-	if err := step("cached call", ""); err != nil {
+	d.step("3. The same call again")
+	d.note("no request: the token is served from the cache")
+	if err := d.token(cred, "cached call", "", opts); err != nil {
 		return err
 	}
-	clock.Advance(56 * time.Minute) // within 5 minutes of expiry: refresh
-	if err := step("refresh", "refresh_token"); err != nil {
+	d.clock.Advance(56 * time.Minute) // within 5 minutes of expiry: refresh
+	d.step("4. 56 minutes later: the refresh_token grant (the refresh token rotates)")
+	if err := d.token(cred, "refresh", "refresh_token", opts); err != nil {
 		return err
 	}
-	return nil
+	if err := d.replay(code, verifier); err != nil {
+		return err
+	}
+	return d.claimsChallenge(cred)
+}
+
+// authorize plays the browser: the authorize request with a PKCE challenge and a state, and the
+// redirect back with the code.
+func (d *demoRun) authorize() (code, verifier string, err error) {
+	verifier = oauth.NewVerifier()
+	state := rand.Text()
+	q := url.Values{
+		"client_id": {demoClientID}, "response_type": {"code"}, "redirect_uri": {demoRedirect},
+		"scope": {"openid offline_access " + strings.Join(d.scopes, " ")}, "state": {state},
+		"code_challenge": {oauth.S256Challenge(verifier)}, "code_challenge_method": {"S256"},
+	}
+	browser := &http.Client{Transport: d.client.Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if browser.Transport == nil {
+		browser.Transport = d.srv.Client().Transport
+	}
+	req, err := http.NewRequestWithContext(d.ctx, http.MethodGet, d.srv.AuthorizeURL(d.srv.TenantID())+"?"+q.Encode(), nil)
+	if err != nil {
+		return "", "", err
+	}
+	d.step("1. Authorize request: the browser's part, with a PKCE challenge and a state")
+	resp, err := browser.Do(req)
+	if err != nil {
+		return "", "", fmt.Errorf("authorize request: %w", err)
+	}
+	resp.Body.Close()
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || resp.StatusCode != http.StatusFound {
+		return "", "", fmt.Errorf("authorize answered %d without a redirect", resp.StatusCode)
+	}
+	back := loc.Query()
+	if e := back.Get("error"); e != "" {
+		return "", "", fmt.Errorf("authorize refused: %s: %s", e, back.Get("error_description"))
+	}
+	if subtle.ConstantTimeCompare([]byte(back.Get("state")), []byte(state)) != 1 {
+		return "", "", errors.New("the state in the redirect does not match: possible CSRF")
+	}
+	return back.Get("code"), verifier, d.print(map[string]any{"step": "authorize", "redirected_to": loc.Scheme + "://" + loc.Host + loc.Path,
+		"state_matches": true, "code_challenge_method": "S256"})
+}
+
+// token gets a token and prints it, saying whether it came from the network.
+func (d *demoRun) token(cred interface {
+	GetTokenInfo(context.Context, credential.TokenRequestOptions) (credential.AccessTokenInfo, error)
+}, name, grant string, opts credential.TokenRequestOptions) error {
+	before := d.srv.TokenRequests()
+	info, err := cred.GetTokenInfo(d.ctx, opts)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	n := d.srv.TokenRequests()
+	source := "network"
+	if n == before {
+		source, grant = "cache", ""
+	}
+	out := tokenJSON{Step: name, TokenType: info.TokenType, ExpiresOn: timeString(info.ExpiresOn), RefreshOn: timeString(info.RefreshOn),
+		Scopes: opts.Scopes, Source: source, Grant: grant, Requests: &n}
+	if d.showToken {
+		out.AccessToken = info.Token
+	}
+	return d.print(out)
+}
+
+// replay redeems the same code again, as an attacker who intercepted it would: Entra refuses.
+func (d *demoRun) replay(code, verifier string) error {
+	cred, err := credential.NewAuthorizationCode(d.srv.TenantID(), demoClientID, code, demoRedirect,
+		&credential.AuthorizationCodeOptions{CodeVerifier: verifier, AuthorityHost: d.srv.URL(), HTTPClient: d.client})
+	if err != nil {
+		return err
+	}
+	defer cred.Close()
+	d.step("5. The same code redeemed again: codes are single-use")
+	_, err = cred.GetTokenInfo(d.ctx, credential.TokenRequestOptions{Scopes: d.scopes})
+	var af *credential.AuthenticationFailedError
+	if !errors.As(err, &af) {
+		return fmt.Errorf("replayed code: want an authentication error, got %v", err)
+	}
+	return d.print(map[string]any{"step": "replayed code", "error": af.ErrorCode, "error_codes": af.ErrorCodes, "description": af.Description})
+}
+
+// claimsChallenge asks for a CAE token while the account must answer a conditional access
+// challenge: the first request fails with claims, the second sends them and succeeds.
+func (d *demoRun) claimsChallenge(cred *credential.AuthorizationCode) error {
+	d.srv.RequireClaims(entratest.User{})
+	opts := credential.TokenRequestOptions{Scopes: d.scopes, EnableCAE: true}
+	d.step("6. A CAE token while conditional access demands more: a claims challenge")
+	_, err := cred.GetTokenInfo(d.ctx, opts)
+	var af *credential.AuthenticationFailedError
+	if !errors.As(err, &af) || af.Claims == "" {
+		return fmt.Errorf("claims challenge: want an error with claims, got %v", err)
+	}
+	if err := d.print(map[string]any{"step": "claims challenge", "error": af.ErrorCode, "error_codes": af.ErrorCodes, "suberror": af.SubError, "claims": af.Claims}); err != nil {
+		return err
+	}
+	opts.Claims = af.Claims
+	d.step("7. The same request answering the challenge with its claims")
+	return d.token(cred, "challenge answered", "refresh_token", opts)
+}
+
+// reuse serves a token from a cache an earlier run filled; done is false when it cannot.
+func (d *demoRun) reuse(tokenCache *cache.Cache, account, path string) (bool, error) {
+	cred, err := credential.NewFromCache(d.srv.TenantID(), demoClientID, account, &credential.RefreshTokenOptions{
+		Cache: tokenCache, AuthorityHost: d.srv.URL(), HTTPClient: d.client})
+	if err != nil {
+		return false, err
+	}
+	defer cred.Close()
+	info, err := cred.GetTokenInfo(d.ctx, credential.TokenRequestOptions{Scopes: d.scopes})
+	if err != nil {
+		return false, nil
+	}
+	n := d.srv.TokenRequests()
+	out := tokenJSON{Step: "reused from " + path, TokenType: info.TokenType, ExpiresOn: timeString(info.ExpiresOn),
+		RefreshOn: timeString(info.RefreshOn), Scopes: d.scopes, Source: "cache", Requests: &n}
+	if d.showToken {
+		out.AccessToken = info.Token
+	}
+	return true, d.print(out)
 }

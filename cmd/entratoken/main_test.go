@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -38,8 +39,17 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	steps := decodeAll(t, stdout.Bytes())
-	if len(steps) != 4 {
-		t.Fatalf("%d steps, want 4:\n%s", len(steps), stdout.String())
+	if len(steps) != 7 {
+		t.Fatalf("%d steps, want 7:\n%s", len(steps), stdout.String())
+	}
+	if steps[4]["step"] != "replayed code" || steps[4]["error"] != "invalid_grant" || fmt.Sprint(steps[4]["error_codes"]) != "[54005]" {
+		t.Errorf("replayed code step = %v", steps[4])
+	}
+	if steps[5]["step"] != "claims challenge" || fmt.Sprint(steps[5]["error_codes"]) != "[50076]" || steps[5]["claims"] == "" {
+		t.Errorf("claims challenge step = %v", steps[5])
+	}
+	if steps[6]["step"] != "challenge answered" || steps[6]["source"] != "network" {
+		t.Errorf("challenge answered step = %v", steps[6])
 	}
 	want := []struct {
 		step, source, grant string

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	entratest "github.com/entrakit/entrakit/httptest_fixtures"
+)
+
+// RequireBrowserEnv, when set (CI sets it), turns a missing chromium into a failure.
+const requireBrowserEnv = "ENTRAKIT_REQUIRE_BROWSER"
+
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv(requireBrowserEnv) != "" {
+		t.Fatalf("chromium is not installed, and %s requires the browser test", requireBrowserEnv)
+	}
+	t.Skip("chromium is not installed (apt-get install chromium)")
+	return ""
+}
+
+// TestLoginWithARealBrowser: headless Chromium opens the URL that "entratoken login
+// --no-browser" prints, the fake Entra's authorize page redirects it to the loopback listener,
+// and the command redeems the code and prints a token.
+func TestLoginWithARealBrowser(t *testing.T) {
+	browser := chromium(t)
+	srv := entratest.NewServer(&entratest.Options{RequirePKCE: true})
+	defer srv.Close()
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(ca, srv.CertificatePEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	var stdout bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(context.Background(), []string{"login", "--no-browser", "--authority", srv.URL(), "--ca-file", ca,
+			"--tenant", srv.TenantID(), "--scope", "https://graph.microsoft.com/.default", "--timeout", "60s"}, &stdout, pw)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	var signIn string
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "https://") {
+			signIn = sc.Text()
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if signIn == "" {
+		t.Fatal("login printed no sign-in URL")
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+		"--user-data-dir="+filepath.Join(dir, "profile"),
+		"--ignore-certificate-errors", // the fake's certificate is self-signed
+		"--dump-dom", signIn)
+	var dom, browserErr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &dom, &browserErr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("chromium: %v\n%s", err, browserErr.String())
+	}
+	if !strings.Contains(dom.String(), "Signed in") {
+		t.Errorf("the browser ended on %q", dom.String())
+	}
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("login exited %d", code)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("login did not finish after the browser's redirect")
+	}
+	out := decodeAll(t, stdout.Bytes())
+	if len(out) != 1 || out[0]["token_type"] != "Bearer" {
+		t.Errorf("login printed %s", stdout.String())
+	}
+	var authorized bool
+	for _, r := range srv.Requests() {
+		if strings.HasSuffix(r.Path, "/authorize") && strings.Contains(r.Header.Get("User-Agent"), "Chrome") {
+			authorized = true
+		}
+	}
+	if !authorized {
+		t.Error("the fake saw no authorize request from the browser")
+	}
+}

@@ -1,0 +1,246 @@
+package oauth
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Trace is an http.RoundTripper that writes each exchange to Out, for people learning the
+// protocol and for debugging: method, URL, the headers that matter, the form fields and the
+// JSON response, with every secret value (codes, verifiers, client secrets, tokens, passwords)
+// replaced by a placeholder that keeps its shape, such as <refresh_token: 212 chars>, and JWT
+// payloads shown decoded. Use it as the Transport of the HTTPClient given to a credential:
+//
+//	hc := &http.Client{Transport: &oauth.Trace{Out: os.Stderr}}
+//
+// The decoded JWT claims are printed unverified, for reading only. Claims values such as names
+// and e-mail addresses are personal data: keep traces where the tokens' owners would want them.
+type Trace struct {
+	Base http.RoundTripper // nil means http.DefaultTransport
+	Out  io.Writer         // where the trace goes
+	// Notes, when set, is called before each exchange to print a heading (the demo names its
+	// steps with it). It may return "".
+	Notes func() string
+
+	mu sync.Mutex
+}
+
+// secretFields are redacted wherever they appear: form fields, query parameters, JSON members.
+var secretFields = []string{"code", "code_verifier", "client_secret", "client_assertion", "refresh_token",
+	"access_token", "id_token", "password", "assertion", "session_state"}
+
+// shownHeaders are the headers worth reading in a protocol trace.
+var shownHeaders = []string{"Content-Type", "Accept", "Authorization", "Client-Request-Id", "Return-Client-Request-Id",
+	"Location", "Www-Authenticate", "Retry-After", "Retry-After-Ms", "X-Ms-Retry-After-Ms"}
+
+// maxTracedBody bounds what the trace reads and prints of one body.
+const maxTracedBody = 1 << 20
+
+// RoundTrip implements http.RoundTripper.
+func (t *Trace) RoundTrip(req *http.Request) (*http.Response, error) {
+	base := t.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	var b strings.Builder
+	if t.Notes != nil {
+		if n := t.Notes(); n != "" {
+			fmt.Fprintf(&b, "\n### %s\n", n)
+		}
+	}
+	fmt.Fprintf(&b, "--> %s %s\n", req.Method, redactURL(req.URL))
+	writeHeaders(&b, req.Header)
+	if req.Body != nil && req.Body != http.NoBody && req.GetBody != nil {
+		if body, err := req.GetBody(); err == nil {
+			data, _ := io.ReadAll(io.LimitReader(body, maxTracedBody))
+			body.Close()
+			writeBody(&b, req.Header.Get("Content-Type"), data)
+		}
+	}
+	resp, err := base.RoundTrip(req)
+	if err != nil {
+		fmt.Fprintf(&b, "<-- error: %v\n", err)
+		t.write(b.String())
+		return nil, err
+	}
+	fmt.Fprintf(&b, "<-- %s\n", resp.Status)
+	writeHeaders(&b, resp.Header)
+	data, rerr := io.ReadAll(io.LimitReader(resp.Body, maxTracedBody+1))
+	resp.Body.Close()
+	writeBody(&b, resp.Header.Get("Content-Type"), data)
+	t.write(b.String())
+	// Hand the body on unchanged (a read error is replayed after the bytes read).
+	resp.Body = io.NopCloser(io.MultiReader(bytes.NewReader(data), errReader{rerr}))
+	return resp, nil
+}
+
+func (t *Trace) write(s string) {
+	if t.Out == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, _ = io.WriteString(t.Out, s)
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	return 0, io.EOF
+}
+
+func placeholder(name, value string) string {
+	return fmt.Sprintf("<%s: %d chars>", name, len(value))
+}
+
+func isSecretField(name string) bool { return slices.Contains(secretFields, name) }
+
+func redactURL(u *url.URL) string {
+	c := *u
+	c.User = nil
+	if c.RawQuery != "" {
+		c.RawQuery = redactQuery(c.Query())
+	}
+	s := c.String()
+	s, _ = url.PathUnescape(s) // placeholders read better unescaped
+	return s
+}
+
+func redactQuery(q url.Values) string {
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var parts []string
+	for _, k := range keys {
+		for _, v := range q[k] {
+			if isSecretField(k) {
+				v = placeholder(k, v)
+			}
+			parts = append(parts, k+"="+v)
+		}
+	}
+	return strings.Join(parts, "&")
+}
+
+func writeHeaders(b *strings.Builder, h http.Header) {
+	for _, k := range shownHeaders {
+		for _, v := range h.Values(k) {
+			switch k {
+			case "Authorization":
+				if scheme, cred, ok := strings.Cut(v, " "); ok {
+					v = scheme + " " + placeholder("access_token", cred)
+				} else {
+					v = placeholder("authorization", v)
+				}
+			case "Location":
+				if u, err := url.Parse(v); err == nil {
+					v = redactURL(u)
+				}
+			}
+			fmt.Fprintf(b, "    %s: %s\n", k, v)
+		}
+	}
+}
+
+func writeBody(b *strings.Builder, contentType string, data []byte) {
+	if len(data) == 0 {
+		return
+	}
+	if len(data) > maxTracedBody {
+		fmt.Fprintf(b, "    <body over %d bytes, not shown>\n", maxTracedBody)
+		return
+	}
+	switch {
+	case strings.HasPrefix(contentType, "application/x-www-form-urlencoded"):
+		form, err := url.ParseQuery(string(data))
+		if err != nil {
+			fmt.Fprintf(b, "    <form of %d bytes that does not parse>\n", len(data))
+			return
+		}
+		for _, line := range strings.Split(redactQuery(form), "&") {
+			fmt.Fprintf(b, "    %s\n", line)
+		}
+	case strings.Contains(contentType, "json"):
+		var v any
+		if err := json.Unmarshal(data, &v); err != nil {
+			fmt.Fprintf(b, "    <JSON of %d bytes that does not parse>\n", len(data))
+			return
+		}
+		var out bytes.Buffer
+		enc := json.NewEncoder(&out)
+		enc.SetEscapeHTML(false) // placeholders are <...>
+		enc.SetIndent("    ", "  ")
+		_ = enc.Encode(redactJSON(v))
+		fmt.Fprintf(b, "    %s", out.String())
+	default:
+		fmt.Fprintf(b, "    <%d bytes of %s, not shown>\n", len(data), strings.TrimSpace(contentType))
+	}
+}
+
+// redactJSON replaces secret members with placeholders; a JWT-valued one also gets its payload
+// decoded beside it ("access_token (payload)"), and client_info is shown decoded.
+func redactJSON(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, val := range x {
+			s, isString := val.(string)
+			switch {
+			case isString && isSecretField(k):
+				out[k] = placeholder(k, s)
+				if payload, ok := jwtPayload(s); ok {
+					out[k+" (payload)"] = payload
+				}
+			case isString && k == "client_info":
+				out[k] = s
+				if d, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "=")); err == nil {
+					var ci any
+					if json.Unmarshal(d, &ci) == nil {
+						out[k+" (decoded)"] = ci
+					}
+				}
+			default:
+				out[k] = redactJSON(val)
+			}
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = redactJSON(e)
+		}
+		return out
+	default:
+		return v
+	}
+}
+
+// jwtPayload decodes the payload of a compact JWS, without verifying it.
+func jwtPayload(s string) (any, bool) {
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 {
+		return nil, false
+	}
+	d, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil, false
+	}
+	var claims map[string]any
+	if json.Unmarshal(d, &claims) != nil {
+		return nil, false
+	}
+	return claims, true
+}
