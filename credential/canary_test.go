@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/entrakit/entrakit/cache"
+	"github.com/entrakit/entrakit/oauth"
 )
 
 // Canary secrets: none of them may appear in an error, a log record or a printed value.
@@ -110,9 +111,12 @@ func TestCanarySecretsNeverLeak(t *testing.T) {
 		}
 	}
 
+	// Every exchange also goes through the protocol tracer, which must redact all of it.
+	var traced strings.Builder
+	tracedClient := &http.Client{Transport: &oauth.Trace{Base: srv.Client().Transport, Out: &lockedWriter{w: &traced, mu: &logMu}}}
 	shared, _ := cache.New(nil)
 	opts := &AuthorizationCodeOptions{ClientSecret: canaryClientSecret, CodeVerifier: canaryVerifier, AuthorityHost: srv.URL,
-		HTTPClient: srv.Client(), Logger: logger, Cache: shared}
+		HTTPClient: tracedClient, Logger: logger, Cache: shared}
 	c, err := NewAuthorizationCode("tenant", testClient, canaryCode, testRedirect, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -170,6 +174,14 @@ func TestCanarySecretsNeverLeak(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), "CANARY") {
 		t.Errorf("a secret reached the log:\n%s", logs.String())
+	}
+	if !strings.Contains(traced.String(), "<refresh_token: ") || !strings.Contains(traced.String(), "<client_secret: ") {
+		t.Errorf("the trace shows no redacted exchange; the test proves nothing:\n%.2000s", traced.String())
+	}
+	for _, line := range strings.Split(traced.String(), "\n") {
+		if strings.Contains(line, "CANARY") {
+			t.Errorf("a secret reached the trace: %.300s", line)
+		}
 	}
 	if len(printed) < 50 {
 		t.Errorf("only %d printed values checked", len(printed))

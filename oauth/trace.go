@@ -58,17 +58,27 @@ func (t *Trace) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	fmt.Fprintf(&b, "--> %s %s\n", req.Method, redactURL(req.URL))
 	writeHeaders(&b, req.Header)
+	// The secret values this request carries (value -> field name): a server may echo them
+	// anywhere in its answer.
+	sent := map[string]string{}
+	collectSecrets(sent, req.URL.Query())
+	if scheme, cred, ok := strings.Cut(req.Header.Get("Authorization"), " "); ok && scheme != "" {
+		sent[cred] = "access_token"
+	}
 	if req.Body != nil && req.Body != http.NoBody && req.GetBody != nil {
 		if body, err := req.GetBody(); err == nil {
 			data, _ := io.ReadAll(io.LimitReader(body, maxTracedBody))
 			body.Close()
 			writeBody(&b, req.Header.Get("Content-Type"), data)
+			if form, err := url.ParseQuery(string(data)); err == nil {
+				collectSecrets(sent, form)
+			}
 		}
 	}
 	resp, err := base.RoundTrip(req)
 	if err != nil {
 		fmt.Fprintf(&b, "<-- error: %v\n", err)
-		t.write(b.String())
+		t.write(scrub(b.String(), sent))
 		return nil, err
 	}
 	fmt.Fprintf(&b, "<-- %s\n", resp.Status)
@@ -76,7 +86,15 @@ func (t *Trace) RoundTrip(req *http.Request) (*http.Response, error) {
 	data, rerr := io.ReadAll(io.LimitReader(resp.Body, maxTracedBody+1))
 	resp.Body.Close()
 	writeBody(&b, resp.Header.Get("Content-Type"), data)
-	t.write(b.String())
+	var members map[string]any
+	if json.Unmarshal(data, &members) == nil {
+		for k, v := range members {
+			if s, ok := v.(string); ok && isSecretField(k) {
+				sent[s] = k // tokens issued here, should they appear elsewhere too
+			}
+		}
+	}
+	t.write(scrub(b.String(), sent))
 	// Hand the body on unchanged (a read error is replayed after the bytes read).
 	resp.Body = io.NopCloser(io.MultiReader(bytes.NewReader(data), errReader{rerr}))
 	return resp, nil
@@ -243,4 +261,29 @@ func jwtPayload(s string) (any, bool) {
 		return nil, false
 	}
 	return claims, true
+}
+
+func collectSecrets(into map[string]string, v url.Values) {
+	for k, vs := range v {
+		if isSecretField(k) {
+			for _, s := range vs {
+				into[s] = k
+			}
+		}
+	}
+}
+
+// scrub replaces every secret the request carried, raw or JSON-escaped, wherever it appears in
+// the printed exchange (a hostile server may echo it in any field or header).
+func scrub(text string, sent map[string]string) string {
+	for secret, name := range sent {
+		if len(secret) < 4 {
+			continue
+		}
+		escaped, _ := json.Marshal(secret)
+		for _, form := range []string{secret, strings.Trim(string(escaped), `"`), url.QueryEscape(secret), url.PathEscape(secret)} {
+			text = strings.ReplaceAll(text, form, "<echoed "+name+">")
+		}
+	}
+	return text
 }
