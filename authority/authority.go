@@ -41,9 +41,9 @@ type Authority struct {
 	host string // host[:port], lower case
 }
 
-// Parse validates an authority host given either as a bare host name
-// ("login.microsoftonline.com", "localhost:8443") or as an https URL ("https://host[:port]", one
-// trailing slash allowed). Anything else (another scheme, user info, a path, a query, a fragment,
+// Parse validates an authority host (docs/PROTOCOL.md#authorities-and-tenants) given either as
+// a bare host name ("login.microsoftonline.com", "localhost:8443") or as an https URL
+// ("https://host[:port]", one trailing slash allowed). Anything else (another scheme, user info, a path, a query, a fragment,
 // non-ASCII or otherwise odd host names) is an error wrapping [ErrInvalidAuthority].
 func Parse(s string) (Authority, error) {
 	raw := s

@@ -10,6 +10,7 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -176,6 +177,69 @@ func TestEveryExportedNameIsDocumented(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestProtocolReferencesResolve: every docs/PROTOCOL.md section anchor cited in the code names a section
+// of the document, and every protocol package's doc points to it.
+func TestProtocolReferencesResolve(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "PROTOCOL.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := map[string]bool{}
+	for _, line := range strings.Split(string(doc), "\n") {
+		if h, ok := strings.CutPrefix(line, "## "); ok {
+			a := strings.Map(func(r rune) rune {
+				switch {
+				case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-':
+					return r
+				case r >= 'A' && r <= 'Z':
+					return r + 'a' - 'A'
+				case r == ' ':
+					return '-'
+				}
+				return -1
+			}, h)
+			anchors[a] = true
+		}
+	}
+	cited := 0
+	ref := regexp.MustCompile(`PROTOCOL\.md#([a-z0-9-]+)`)
+	err = filepath.WalkDir("..", func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range ref.FindAllStringSubmatch(string(b), -1) {
+			cited++
+			if !anchors[m[1]] {
+				t.Errorf("%s cites PROTOCOL.md#%s, which is not a section", path, m[1])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cited < 15 {
+		t.Errorf("only %d citations of docs/PROTOCOL.md in the code", cited)
+	}
+	for _, pkg := range []string{"authority", "oauth", "entra", "cache", "credential", "vscode"} {
+		files, _ := filepath.Glob(filepath.Join("..", pkg, "*.go"))
+		found := false
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			if i := strings.Index(string(b), "\npackage "+pkg); i > 0 && strings.Contains(string(b[:i]), "docs/PROTOCOL.md") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("package %s's doc does not point to docs/PROTOCOL.md", pkg)
 		}
 	}
 }

@@ -44,7 +44,8 @@ func ValidateTenantID(t string) error {
 	return nil
 }
 
-// ResolveTenant decides which tenant a request uses, following the reference's rules in order:
+// ResolveTenant decides which tenant a request uses, following the reference's rules in order
+// (docs/PROTOCOL.md#authorities-and-tenants):
 //
 //  1. no requested tenant, or the default one: the default;
 //  2. the default is "adfs", or AZURE_IDENTITY_DISABLE_MULTITENANTAUTH is non-empty: the default;

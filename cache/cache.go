@@ -41,7 +41,8 @@ type Options struct {
 	Now    func() time.Time
 }
 
-// Key identifies an access token. Scopes are a set: their order does not matter.
+// Key identifies an access token (docs/PROTOCOL.md#the-token-cache-and-the-refresh-decision).
+// Scopes are a set: their order does not matter.
 type Key struct {
 	Environment string // authority host, e.g. "login.microsoftonline.com"
 	Tenant      string

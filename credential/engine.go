@@ -148,7 +148,8 @@ func (e *engine) key(r *request) cache.Key {
 	return cache.Key{Environment: e.auth.Host(), Tenant: r.tenant, ClientID: e.clientID, Account: r.account, Scopes: r.scopes, CAE: r.cae}
 }
 
-// get is the refresh decision for a bound credential. fetch performs the token request.
+// get is the refresh decision for a bound credential (docs/PROTOCOL.md#the-token-cache-and-the-refresh-decision).
+// fetch performs the token request.
 //
 //	no token or expired            -> fetch; errors are returned
 //	an attempt in the last 30 s    -> the cached token
@@ -265,8 +266,9 @@ func (e *engine) exchange(ctx context.Context, r request, form map[string][]stri
 	return tok, nil
 }
 
-// store caches a token response under the account it names (or account, when given) and
-// returns the token info. A new refresh token replaces the old one before this returns.
+// store caches a token response under the account it names and returns the token info. A new
+// refresh token replaces the old one before this returns (rotation, RFC 6749 section 10.4;
+// docs/PROTOCOL.md#the-refresh-token-grant-and-rotation).
 func (e *engine) store(r request, tok *oauth.Token, account string) AccessTokenInfo {
 	env := e.auth.Host()
 	if tok.RefreshToken != "" {
@@ -280,7 +282,8 @@ func (e *engine) store(r request, tok *oauth.Token, account string) AccessTokenI
 }
 
 // bind records the account a first response signed in (client_info uid.utid, else id_token
-// sub); with neither, a private anonymous ID so that a shared cache never mixes accounts.
+// sub; docs/PROTOCOL.md#redeeming-the-code); with neither, a private anonymous ID so that a
+// shared cache never mixes accounts.
 func (e *engine) bind(tok *oauth.Token, tenant string) string {
 	id, claims := entra.HomeAccountID(tok.ClientInfo, tok.IDToken)
 	if id == "" {
@@ -337,7 +340,7 @@ func (e *engine) refreshLocked(ctx context.Context, r request) (AccessTokenInfo,
 	return info, nil
 }
 
-// refreshTokenIsDead: invalid_grant means the refresh token is unusable (revoked, expired,
+// refreshTokenIsDead (docs/PROTOCOL.md#errors): invalid_grant means the refresh token is unusable (revoked, expired,
 // malformed) unless the error asks for an interaction instead: a claims challenge (AADSTS50076
 // and other conditional access) or an interaction suberror. Then the token is still good for the
 // answer to the challenge and is kept. (The reference evicts on every invalid_grant, which makes

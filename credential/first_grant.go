@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 )
 
-// firstGrant is what a credential starts from: an authorization code, or a refresh token from
+// firstGrant (docs/PROTOCOL.md#redeeming-the-code) is what a credential starts from: an authorization code, or a refresh token from
 // elsewhere. Until it is redeemed, every request redeems it (one at a time; never from the
 // cache, so a shared cache can never hand this credential another account's token). The secret
 // is kept until a redemption succeeds. Redeeming binds the credential to the account signed in.

@@ -32,7 +32,9 @@ func decodeObject(s string) (map[string]json.RawMessage, error) {
 }
 
 // cp1 is the client capability "CP1": the client handles claims challenges, so Entra may issue
-// long-lived CAE tokens and revoke them early.
+// long-lived CAE tokens and revoke them early
+// (https://learn.microsoft.com/entra/identity-platform/app-resilience-continuous-access-evaluation;
+// docs/PROTOCOL.md#continuous-access-evaluation-and-claims-challenges).
 var cp1 = json.RawMessage(`{"values":["CP1"]}`)
 
 // MergeClaims returns the claims to send. Without CAE it is claims verbatim. With CAE it adds
@@ -69,7 +71,8 @@ func MergeClaims(claims string, enableCAE bool) (string, error) {
 }
 
 // ParseClaimsChallenge extracts the claims from a WWW-Authenticate header of a 401 answer that
-// carries an Entra claims challenge, e.g.
+// carries an Entra claims challenge (RFC 6750 section 3;
+// https://learn.microsoft.com/entra/identity-platform/claims-challenge), e.g.
 //
 //	Bearer realm="", error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsi..."
 //

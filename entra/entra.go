@@ -25,7 +25,9 @@ import (
 // ErrMalformed is wrapped by every parse error of this package.
 var ErrMalformed = errors.New("entra: malformed value")
 
-// ErrorFields are the Entra-specific fields of a token endpoint error body, beyond RFC 6749's.
+// ErrorFields are the Entra-specific fields of a token endpoint error body, beyond RFC 6749's
+// (https://learn.microsoft.com/entra/identity-platform/reference-error-codes;
+// docs/PROTOCOL.md#errors).
 type ErrorFields struct {
 	ErrorCodes    []int  // AADSTS numbers, e.g. 70008
 	SubError      string // e.g. "basic_action", "bad_token"
@@ -74,7 +76,8 @@ func str(raw json.RawMessage) string {
 	return s
 }
 
-// ClientInfo is Entra's client_info: the account's object ID and home tenant ID.
+// ClientInfo is Entra's client_info: the account's object ID and home tenant ID, returned when
+// the token request sends client_info=1 (docs/PROTOCOL.md#redeeming-the-code).
 type ClientInfo struct {
 	UID  string `json:"uid"`
 	UTID string `json:"utid"`

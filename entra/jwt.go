@@ -60,7 +60,8 @@ func ExpiryFromJWT(token string) (time.Time, error) {
 }
 
 // HomeAccountID names the account a token response signed in: "uid.utid" from client_info, else
-// the id_token's sub (the rule MSAL and azure-identity use), else "" when neither is usable.
+// the id_token's sub (the rule MSAL and azure-identity use), else "" when neither is usable
+// (docs/PROTOCOL.md#redeeming-the-code).
 // It also returns the id_token's claims (zero when there is none) for display.
 func HomeAccountID(clientInfo, idToken string) (string, Claims) {
 	var idc Claims

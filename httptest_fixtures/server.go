@@ -12,7 +12,7 @@
 // strict); client_info; id_tokens and access tokens signed with its own RSA key; Entra's error
 // bodies (AADSTS codes, trace and correlation IDs, claims challenges). Knobs inject faults
 // (statuses with Retry-After, delays, malformed, truncated or reset answers) and set token
-// lifetimes. Every request is logged for assertions.
+// lifetimes. Every request is logged for assertions. docs/PROTOCOL.md shows its exchanges.
 //
 // # Security considerations
 //

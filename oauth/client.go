@@ -104,6 +104,7 @@ func (c *Client) Exchange(ctx context.Context, endpoint string, form url.Values)
 			}
 			return finish(status, header, respBody, reqID, requestTime)
 		}
+		// docs/PROTOCOL.md#retries-limits-and-redirects: never wait past the caller's deadline (above).
 		if err := sleep(ctx, wait); err != nil {
 			return nil, fmt.Errorf("oauth: POST %s: %w", endpoint, err)
 		}
@@ -182,6 +183,8 @@ func (c *Client) attempt(ctx context.Context, hc *http.Client, endpoint, body st
 		ua = DefaultUserAgent
 	}
 	req.Header.Set("User-Agent", ua)
+	// Entra echoes client-request-id and uses it as the correlation ID of errors
+	// (docs/PROTOCOL.md#redeeming-the-code).
 	req.Header.Set("client-request-id", reqID)
 	req.Header.Set("return-client-request-id", "true")
 	start := c.now()
@@ -191,6 +194,7 @@ func (c *Client) attempt(ctx context.Context, hc *http.Client, endpoint, body st
 		return 0, nil, nil, reqID, err
 	}
 	defer resp.Body.Close()
+	// docs/PROTOCOL.md#retries-limits-and-redirects: every body is read through a 1 MiB limit.
 	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodySize+1))
 	c.log(ctx, req, resp.StatusCode, start, reqID, err)
 	if err != nil {
@@ -217,7 +221,8 @@ func (c *Client) log(ctx context.Context, req *http.Request, status int, start t
 }
 
 // noRedirectClient copies the configured client with redirects turned off, so a 3xx comes back
-// as a response and its target never receives the form.
+// as a response and its target never receives the form (a 307/308 resends the body, RFC 9110
+// section 15.4.8; docs/PROTOCOL.md#retries-limits-and-redirects).
 func (c *Client) noRedirectClient() *http.Client {
 	hc := http.DefaultClient
 	if c.HTTPClient != nil {

@@ -84,7 +84,7 @@ type wireError struct {
 	ErrorURI         string `json:"error_uri"`
 }
 
-// parseError fills e from an RFC 6749 section 5.2 body; it reports whether the body was a JSON
+// parseBody fills e from an RFC 6749 section 5.2 body (docs/PROTOCOL.md#errors); it reports whether the body was a JSON
 // object with a non-empty "error" string.
 func (e *RetrieveError) parseBody(body []byte) bool {
 	var w wireError

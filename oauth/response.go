@@ -76,7 +76,8 @@ type wireToken struct {
 	Scope        string          `json:"scope"`
 }
 
-// ParseToken parses a successful token response body. requestTime is when the request was sent:
+// ParseToken parses a successful token response body (RFC 6749 section 5.1;
+// docs/PROTOCOL.md#redeeming-the-code). requestTime is when the request was sent:
 // expires_in and refresh_in count from it. Rules (DESIGN section 3): expires_on wins over
 // expires_in; both may be JSON numbers or numeric strings; token_type defaults to Bearer. An
 // access token must be an RFC 6750 b64token, so it can never smuggle a header line.
@@ -129,7 +130,7 @@ func ParseToken(body []byte, requestTime time.Time) (*Token, error) {
 		return nil, fmt.Errorf("%w: expires_in: %v", ErrMalformedResponse, err)
 	}
 	switch {
-	case hasOn:
+	case hasOn: // Entra's absolute expiry wins over expires_in
 		exp := time.Unix(int64(on/time.Second), 0)
 		if !exp.After(requestTime) {
 			return nil, fmt.Errorf("%w: expires_on is not in the future", ErrMalformedResponse)

@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// retryableStatus: request timeout, throttling and the transient server errors (DESIGN
-// section 3; the reference's azure-core RetryPolicy).
+// retryableStatus: request timeout, throttling and the transient server errors (RFC 9110
+// section 15; docs/PROTOCOL.md#retries-limits-and-redirects).
 func retryableStatus(code int) bool {
 	switch code {
 	case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,

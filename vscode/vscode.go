@@ -196,6 +196,7 @@ func (c *Credential) credential(ctx context.Context) (*credential.RefreshToken, 
 	if !plausibleRefreshToken(rt) {
 		return nil, c.unavailableError(c.notSignedIn("The value VS Code stored for Azure is not a refresh token (it is likely a session of a newer Azure extension)."))
 	}
+	// The refresh token grant with VS Code's client ID and no secret (docs/PROTOCOL.md#the-vs-code-credential).
 	inner, err := credential.NewNamedRefreshToken(credentialName, c.tenant, ClientID, rt, &credential.RefreshTokenOptions{
 		AuthorityHost: c.authorityHost, AdditionallyAllowedTenants: c.opts.AdditionallyAllowedTenants,
 		HTTPClient: c.opts.HTTPClient, Cache: c.opts.Cache, Logger: c.opts.Logger,
