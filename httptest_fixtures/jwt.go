@@ -71,3 +71,22 @@ func newUUID() string {
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
+
+// discovery serves the OpenID Connect metadata (OpenID Connect Discovery 1.0) that MSAL-based
+// clients read; the issuer matches the authority, as MSAL requires.
+func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
+	tenant := r.PathValue("tenant")
+	base := s.URL() + "/" + tenant
+	s.writeJSON(w, r, http.StatusOK, map[string]any{
+		"issuer":                                base + "/v2.0",
+		"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
+		"token_endpoint":                        base + "/oauth2/v2.0/token",
+		"jwks_uri":                              base + "/discovery/v2.0/keys",
+		"response_types_supported":              []string{"code"},
+		"subject_types_supported":               []string{"pairwise"},
+		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"code_challenge_methods_supported":      []string{"S256"},
+		"grant_types_supported":                 []string{"authorization_code", "refresh_token", "client_credentials"},
+		"token_endpoint_auth_methods_supported": []string{"client_secret_post"},
+	})
+}

@@ -143,6 +143,7 @@ func NewServer(opts *Options) *Server {
 	mux.HandleFunc("GET /{tenant}/oauth2/v2.0/authorize", s.authorize)
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.token)
 	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", s.keys)
+	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", s.discovery)
 	s.srv = httptest.NewUnstartedServer(mux)
 	if s.opts.Addr != "" {
 		ln, err := net.Listen("tcp", s.opts.Addr)

@@ -260,3 +260,29 @@ func TestFaults(t *testing.T) {
 		t.Errorf("TokenRequests = %d, want 6", n)
 	}
 }
+
+func TestClientCredentialsAndDiscovery(t *testing.T) {
+	t.Parallel()
+	s := NewServer(nil)
+	defer s.Close()
+	s.AddClient(Client{ID: "daemon", Secret: "s3cret"})
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {"daemon"}, "client_secret": {"s3cret"}, "scope": {"https://graph.microsoft.com/.default"}}
+	st, m := post(t, s, s.TenantID(), form)
+	if st != 200 || m["access_token"] == nil || m["refresh_token"] != nil || m["id_token"] != nil {
+		t.Errorf("client credentials: %d %v", st, m)
+	}
+	form.Set("client_id", "public-app")
+	if st, m := post(t, s, s.TenantID(), form); st != 401 || aadsts(m) != 7000218 {
+		t.Errorf("public client: %d %v", st, m)
+	}
+	resp, err := s.Client().Get(s.URL() + "/" + s.TenantID() + "/v2.0/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var disc map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&disc)
+	if disc["issuer"] != s.URL()+"/"+s.TenantID()+"/v2.0" || disc["token_endpoint"] != s.TokenURL(s.TenantID()) {
+		t.Errorf("discovery = %v", disc)
+	}
+}

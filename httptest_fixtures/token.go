@@ -141,6 +141,16 @@ func (s *Server) grant(r *http.Request) (int, any) {
 		}
 		user = rt.user
 		finish = func() { rt.used = true }
+	case "client_credentials":
+		// The app acts as itself: only registered confidential clients (checked above), no user,
+		// no refresh token, no id_token.
+		if c, ok := s.clients[clientID]; !ok || c.Secret == "" {
+			return s.errorBody(r, errNoSecret)
+		}
+		resp := s.tokenResponse(false, clientID, scope, nil, User{ObjectID: "app-" + clientID, TenantID: s.opts.TenantID}, false, now)
+		delete(resp, "refresh_token")
+		delete(resp, "id_token")
+		return http.StatusOK, resp
 	default:
 		return s.errorBody(r, errGrantType)
 	}
