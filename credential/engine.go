@@ -64,10 +64,22 @@ type engine struct {
 
 	account atomic.Pointer[string] // bound home account ID; nil before binding
 	closed  atomic.Bool
+	hot     atomic.Pointer[hotToken] // the last token fetched: the hot path checks it first
 
 	mu      sync.Mutex
 	flights map[string]*flight
 	lastTry map[string]time.Time
+}
+
+// hotToken is the last token this credential fetched, for the credential's own tenant. Services
+// usually ask for one scope set again and again: checking this first spares the shared cache's
+// map and lock. It is only a shortcut: freshness is checked on every use, and a miss goes to the
+// cache.
+type hotToken struct {
+	scopes  []string // as requested
+	cae     bool
+	account string
+	info    AccessTokenInfo
 }
 
 type flight struct {
@@ -186,6 +198,11 @@ func (e *engine) fresh(opts *TokenRequestOptions) (AccessTokenInfo, bool) {
 		return AccessTokenInfo{}, false
 	}
 	now := e.now()
+	if h := e.hot.Load(); h != nil && h.cae == opts.EnableCAE && sameScopes(h.scopes, opts.Scopes) &&
+		h.account == e.boundAccount() && h.info.ExpiresOn.Sub(now) > refreshWindow &&
+		(h.info.RefreshOn.IsZero() || now.Before(h.info.RefreshOn)) {
+		return h.info, true
+	}
 	k := cache.Key{Environment: e.auth.Host(), Tenant: e.tenant, ClientID: e.clientID, Account: e.boundAccount(), Scopes: opts.Scopes, CAE: opts.EnableCAE}
 	t, ok := e.cache.AccessToken(k, now)
 	if !ok || !e.isFresh(t, now) {
@@ -278,7 +295,44 @@ func (e *engine) store(r request, tok *oauth.Token, account string) AccessTokenI
 	e.cache.PutAccessToken(e.key(&r), cache.AccessToken{
 		Secret: tok.AccessToken, TokenType: tok.TokenType, ExpiresOn: tok.ExpiresOn, RefreshOn: tok.RefreshOn, CachedAt: tok.RequestTime,
 	})
-	return AccessTokenInfo{Token: tok.AccessToken, ExpiresOn: tok.ExpiresOn, TokenType: tok.TokenType, RefreshOn: tok.RefreshOn}
+	info := AccessTokenInfo{Token: tok.AccessToken, ExpiresOn: tok.ExpiresOn, TokenType: tok.TokenType, RefreshOn: tok.RefreshOn}
+	if r.tenant == e.tenant && r.claims == "" || r.tenant == e.tenant && r.cae && r.claims == capabilityOnly {
+		e.hot.Store(&hotToken{scopes: slices.Clone(r.scopes), cae: r.cae, account: account, info: info})
+	}
+	return info
+}
+
+// capabilityOnly is what a CAE request without claims sends: its token may serve later CAE
+// requests without claims.
+const capabilityOnly = `{"access_token":{"xms_cc":{"values":["CP1"]}}}`
+
+// sameScopes reports whether two scope lists hold the same set; the usual case, the same list in
+// the same order, is checked first. It does not allocate.
+func sameScopes(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	ordered := true
+	for i := range a {
+		if a[i] != b[i] {
+			ordered = false
+			break
+		}
+	}
+	if ordered {
+		return true
+	}
+	for _, s := range a {
+		if !slices.Contains(b, s) {
+			return false
+		}
+	}
+	for _, s := range b {
+		if !slices.Contains(a, s) {
+			return false
+		}
+	}
+	return true
 }
 
 // bind records the account a first response signed in (client_info uid.utid, else id_token
