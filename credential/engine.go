@@ -75,11 +75,11 @@ type engine struct {
 // usually ask for one scope set again and again: checking this first spares the shared cache's
 // map and lock. It is only a shortcut: freshness is checked on every use, and a miss goes to the
 // cache.
+// A credential is bound to one account before it stores any token, so the memo needs no account.
 type hotToken struct {
-	scopes  []string // as requested
-	cae     bool
-	account string
-	info    AccessTokenInfo
+	scopes []string // as requested
+	cae    bool
+	info   AccessTokenInfo
 }
 
 type flight struct {
@@ -199,7 +199,7 @@ func (e *engine) fresh(opts *TokenRequestOptions) (AccessTokenInfo, bool) {
 	}
 	now := e.now()
 	if h := e.hot.Load(); h != nil && h.cae == opts.EnableCAE && sameScopes(h.scopes, opts.Scopes) &&
-		h.account == e.boundAccount() && h.info.ExpiresOn.Sub(now) > refreshWindow &&
+		h.info.ExpiresOn.Sub(now) > refreshWindow &&
 		(h.info.RefreshOn.IsZero() || now.Before(h.info.RefreshOn)) {
 		return h.info, true
 	}
@@ -297,7 +297,7 @@ func (e *engine) store(r request, tok *oauth.Token, account string) AccessTokenI
 	})
 	info := AccessTokenInfo{Token: tok.AccessToken, ExpiresOn: tok.ExpiresOn, TokenType: tok.TokenType, RefreshOn: tok.RefreshOn}
 	if r.tenant == e.tenant && r.claims == "" || r.tenant == e.tenant && r.cae && r.claims == capabilityOnly {
-		e.hot.Store(&hotToken{scopes: slices.Clone(r.scopes), cae: r.cae, account: account, info: info})
+		e.hot.Store(&hotToken{scopes: slices.Clone(r.scopes), cae: r.cae, info: info})
 	}
 	return info
 }
