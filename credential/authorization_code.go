@@ -1,7 +1,6 @@
 package credential
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -40,8 +39,7 @@ func (o AuthorizationCodeOptions) Format(f fmt.State, verb rune) {
 // another account's tokens. Later requests for any scope or allowed tenant use the cache, then
 // the account's refresh token.
 type AuthorizationCode struct {
-	e     *engine
-	first *firstGrant
+	userCredential // GetToken, GetTokenInfo, Close
 }
 
 var _ TokenCredential = (*AuthorizationCode)(nil)
@@ -77,25 +75,7 @@ func NewAuthorizationCode(tenantID, clientID, authCode, redirectURI string, opts
 		return oauth.AuthCodeGrant{ClientID: clientID, Code: code, RedirectURI: redirectURI, Scopes: r.scopes,
 			ClientSecret: opts.ClientSecret, CodeVerifier: verifier, Claims: r.claims}.Form()
 	})
-	return &AuthorizationCode{e: e, first: first}, nil
-}
-
-// GetToken returns an access token for opts.Scopes, from the cache when it is fresh enough.
-func (c *AuthorizationCode) GetToken(ctx context.Context, opts TokenRequestOptions) (AccessToken, error) {
-	info, err := c.e.getToken(ctx, "GetToken", opts, c.first)
-	return AccessToken{Token: info.Token, ExpiresOn: info.ExpiresOn}, err
-}
-
-// GetTokenInfo is GetToken with the token type and refresh time.
-func (c *AuthorizationCode) GetTokenInfo(ctx context.Context, opts TokenRequestOptions) (AccessTokenInfo, error) {
-	return c.e.getToken(ctx, "GetTokenInfo", opts, c.first)
-}
-
-// Close releases the credential's idle connections; later calls fail with ErrClosed. It is
-// safe to call more than once.
-func (c *AuthorizationCode) Close() error {
-	c.e.close()
-	return nil
+	return &AuthorizationCode{userCredential{e: e, first: first}}, nil
 }
 
 // Format prints the client, tenant, authority and account; never a secret.

@@ -1,7 +1,6 @@
 package credential
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -34,8 +33,7 @@ func (o RefreshTokenOptions) Format(f fmt.State, verb rune) {
 // credential is built on it). The first request redeems that token and binds the credential to
 // its account; rotated refresh tokens are used from then on. It is safe for concurrent use.
 type RefreshToken struct {
-	e     *engine
-	first *firstGrant
+	userCredential // GetToken, GetTokenInfo, Close
 }
 
 var _ TokenCredential = (*RefreshToken)(nil)
@@ -70,7 +68,7 @@ func newRefreshToken(name, tenantID, clientID, refreshToken string, opts *Refres
 	first := newFirstGrant(refreshToken, true, scrubber{opts.ClientSecret}, func(rt string, r request) url.Values {
 		return oauth.RefreshGrant{ClientID: clientID, RefreshToken: rt, Scopes: r.scopes, ClientSecret: opts.ClientSecret, Claims: r.claims}.Form()
 	})
-	return &RefreshToken{e: e, first: first}, nil
+	return &RefreshToken{userCredential{e: e, first: first}}, nil
 }
 
 // NewFromCache makes a credential for an account already in opts.Cache (see cache.Accounts),
@@ -95,24 +93,7 @@ func NewFromCache(tenantID, clientID, homeAccountID string, opts *RefreshTokenOp
 	e.account.Store(&id)
 	first := newFirstGrant("", true, nil, nil)
 	first.pending.Store(false)
-	return &RefreshToken{e: e, first: first}, nil
-}
-
-// GetToken returns an access token for opts.Scopes, from the cache when it is fresh enough.
-func (c *RefreshToken) GetToken(ctx context.Context, opts TokenRequestOptions) (AccessToken, error) {
-	info, err := c.e.getToken(ctx, "GetToken", opts, c.first)
-	return AccessToken{Token: info.Token, ExpiresOn: info.ExpiresOn}, err
-}
-
-// GetTokenInfo is GetToken with the token type and refresh time.
-func (c *RefreshToken) GetTokenInfo(ctx context.Context, opts TokenRequestOptions) (AccessTokenInfo, error) {
-	return c.e.getToken(ctx, "GetTokenInfo", opts, c.first)
-}
-
-// Close releases idle connections; later calls fail with ErrClosed.
-func (c *RefreshToken) Close() error {
-	c.e.close()
-	return nil
+	return &RefreshToken{userCredential{e: e, first: first}}, nil
 }
 
 // Format prints the client, tenant, authority and account; never a secret.
