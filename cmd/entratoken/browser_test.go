@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,26 +42,8 @@ func TestLoginWithARealBrowser(t *testing.T) {
 	if err := os.WriteFile(ca, srv.CertificatePEM(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	pr, pw := io.Pipe()
-	var stdout bytes.Buffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(context.Background(), []string{"login", "--no-browser", "--authority", srv.URL(), "--ca-file", ca,
-			"--tenant", srv.TenantID(), "--scope", "https://graph.microsoft.com/.default", "--timeout", "60s"}, &stdout, pw)
-		pw.Close()
-	}()
-	sc := bufio.NewScanner(pr)
-	var signIn string
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "https://") {
-			signIn = sc.Text()
-			break
-		}
-	}
-	go io.Copy(io.Discard, pr)
-	if signIn == "" {
-		t.Fatal("login printed no sign-in URL")
-	}
+	signIn, stdout, done := startLogin(t, "--no-browser", "--authority", srv.URL(), "--ca-file", ca,
+		"--tenant", srv.TenantID(), "--scope", "https://graph.microsoft.com/.default", "--timeout", "60s")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

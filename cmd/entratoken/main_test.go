@@ -32,6 +32,31 @@ func decodeAll(t *testing.T, b []byte) []map[string]any {
 	return out
 }
 
+// startLogin runs "entratoken login" with args in the background and returns the sign-in URL it
+// prints, its stdout, and a channel with its exit status.
+func startLogin(t *testing.T, args ...string) (signIn string, stdout *bytes.Buffer, done chan int) {
+	t.Helper()
+	pr, pw := io.Pipe()
+	stdout = &bytes.Buffer{}
+	done = make(chan int, 1)
+	go func() {
+		done <- run(context.Background(), append([]string{"login"}, args...), stdout, pw)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "https://") {
+			signIn = sc.Text()
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if signIn == "" {
+		t.Fatal("login printed no sign-in URL")
+	}
+	return signIn, stdout, done
+}
+
 func TestDemo(t *testing.T) {
 	t.Parallel()
 	var stdout, stderr bytes.Buffer
@@ -117,27 +142,9 @@ func TestLoginAgainstTheFake(t *testing.T) {
 	}
 	t.Setenv("ENTRATOKEN_TEST_SECRET", "from-the-env")
 	cacheFile := filepath.Join(t.TempDir(), "tokens.json")
-	pr, pw := io.Pipe()
-	var stdout bytes.Buffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(context.Background(), []string{"login", "--no-browser", "--authority", srv.URL(), "--ca-file", ca,
-			"--tenant", srv.TenantID(), "--client-id", "conf-app", "--client-secret-env", "ENTRATOKEN_TEST_SECRET",
-			"--scope", "https://graph.microsoft.com/.default", "--timeout", "20s", "--cache", cacheFile}, &stdout, pw)
-		pw.Close()
-	}()
-	sc := bufio.NewScanner(pr)
-	var signIn string
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "https://") {
-			signIn = sc.Text()
-			break
-		}
-	}
-	go io.Copy(io.Discard, pr)
-	if signIn == "" {
-		t.Fatal("login printed no sign-in URL")
-	}
+	signIn, stdout, done := startLogin(t, "--no-browser", "--authority", srv.URL(), "--ca-file", ca,
+		"--tenant", srv.TenantID(), "--client-id", "conf-app", "--client-secret-env", "ENTRATOKEN_TEST_SECRET",
+		"--scope", "https://graph.microsoft.com/.default", "--timeout", "20s", "--cache", cacheFile)
 	browser := srv.Client()
 	browser.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := browser.Get(signIn)
@@ -212,22 +219,7 @@ func TestDemoReusesItsCache(t *testing.T) {
 
 func TestLoginRejectsAForgedState(t *testing.T) {
 	t.Parallel()
-	pr, pw := io.Pipe()
-	done := make(chan int, 1)
-	var stdout bytes.Buffer
-	go func() {
-		done <- run(context.Background(), []string{"login", "--no-browser", "--timeout", "20s"}, &stdout, pw)
-		pw.Close()
-	}()
-	sc := bufio.NewScanner(pr)
-	var signIn string
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "https://") {
-			signIn = sc.Text()
-			break
-		}
-	}
-	go io.Copy(io.Discard, pr)
+	signIn, _, done := startLogin(t, "--no-browser", "--timeout", "20s")
 	u, _ := url.Parse(signIn)
 	redirect := u.Query().Get("redirect_uri")
 	resp, err := http.Get(redirect + "?code=stolen&state=forged")
