@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -229,5 +230,50 @@ func TestLoginRejectsAForgedState(t *testing.T) {
 	resp.Body.Close()
 	if code := <-done; code != 1 || resp.StatusCode != 400 {
 		t.Errorf("forged state: exit %d, page %d", code, resp.StatusCode)
+	}
+}
+
+// TestLoginOpensTheSystemBrowser puts a stand-in xdg-open on PATH, which records the URL it was
+// given and follows it like a browser would.
+func TestLoginOpensTheSystemBrowser(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the stand-in is an xdg-open shell script")
+	}
+	srv := entratest.NewServer(nil)
+	defer srv.Close()
+	dir := t.TempDir()
+	ca, opened := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "opened")
+	if err := os.WriteFile(ca, srv.CertificatePEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	script := "#!/bin/sh\nprintf '%s' \"$1\" > " + opened + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "xdg-open"), []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	signIn, stdout, done := startLogin(t, "--authority", srv.URL(), "--ca-file", ca, "--tenant", srv.TenantID(), "--timeout", "20s")
+	var got []byte
+	for i := 0; i < 100 && len(got) == 0; i++ {
+		time.Sleep(20 * time.Millisecond)
+		got, _ = os.ReadFile(opened)
+	}
+	if string(got) != signIn {
+		t.Fatalf("xdg-open got %q, want the sign-in URL", got)
+	}
+	// Play the browser: follow the fake's redirect to the loopback listener.
+	browser := srv.Client()
+	browser.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := browser.Get(string(got))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	page, err := http.Get(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page.Body.Close()
+	if code := <-done; code != 0 || !strings.Contains(stdout.String(), "Bearer") {
+		t.Errorf("exit %d, output %s", code, stdout.String())
 	}
 }
