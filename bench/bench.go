@@ -148,6 +148,29 @@ func CachedMSAL(b *testing.B) {
 	}
 }
 
+// CachedMSAL1000Accounts: the same with 1,000 other accounts signed in through the same app.
+func CachedMSAL1000Accounts(b *testing.B) {
+	srv := NewServer(nil)
+	defer srv.Close()
+	app, account := MSAL(b, srv)
+	for i := range 1000 {
+		u := entratest.User{ObjectID: fmt.Sprintf("%08d-0000-4000-8000-000000000000", i), Username: fmt.Sprintf("user%d@contoso.example", i)}
+		srv.AddUser(u)
+		code := srv.IssueCode(entratest.CodeRequest{ClientID: ClientID, RedirectURI: Redirect, Scopes: []string{"openid", "offline_access"}, User: u})
+		if _, err := app.AcquireTokenByAuthCode(context.Background(), code, Redirect, []string{Scope}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := app.AcquireTokenSilent(ctx, []string{Scope}, confidential.WithSilentAccount(account)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // CachedAzidentity: azidentity's ClientSecretCredential.GetToken served from its cache.
 func CachedAzidentity(b *testing.B) {
 	srv := NewServer(nil)

@@ -6,6 +6,7 @@ func BenchmarkCachedGetToken(b *testing.B) {
 	b.Run("entrakit", CachedEntrakit)
 	b.Run("entrakit-10000-keys", CachedEntrakit10000Keys)
 	b.Run("msal-go", CachedMSAL)
+	b.Run("msal-go-1000-accounts", CachedMSAL1000Accounts)
 	b.Run("azidentity", CachedAzidentity)
 	b.Run("x-oauth2-reuse", CachedOAuth2)
 }

@@ -51,6 +51,7 @@ func main() {
 		run("entrakit", "cached GetToken, 1 key", bench.CachedEntrakit),
 		run("entrakit (10,000 keys)", "cached GetToken, 10,000 keys in the cache", bench.CachedEntrakit10000Keys),
 		run("MSAL Go", "AcquireTokenSilent with the account", bench.CachedMSAL),
+		run("MSAL Go (1,000 accounts)", "the same, 1,000 other accounts cached", bench.CachedMSAL1000Accounts),
 		run("azidentity", "ClientSecretCredential.GetToken, cached", bench.CachedAzidentity),
 		run("x/oauth2", "ReuseTokenSource.Token, valid token", bench.CachedOAuth2),
 	}
