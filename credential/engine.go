@@ -77,9 +77,10 @@ type engine struct {
 // cache.
 // A credential is bound to one account before it stores any token, so the memo needs no account.
 type hotToken struct {
-	scopes []string // as requested
-	cae    bool
-	info   AccessTokenInfo
+	scopes     []string // as requested
+	cae        bool
+	info       AccessTokenInfo
+	freshUntil time.Time // when a refresh becomes due: 5 minutes before expiry, or RefreshOn
 }
 
 type flight struct {
@@ -198,9 +199,7 @@ func (e *engine) fresh(opts *TokenRequestOptions) (AccessTokenInfo, bool) {
 		return AccessTokenInfo{}, false
 	}
 	now := e.now()
-	if h := e.hot.Load(); h != nil && h.cae == opts.EnableCAE && sameScopes(h.scopes, opts.Scopes) &&
-		h.info.ExpiresOn.Sub(now) > refreshWindow &&
-		(h.info.RefreshOn.IsZero() || now.Before(h.info.RefreshOn)) {
+	if h := e.hot.Load(); h != nil && now.Before(h.freshUntil) && h.cae == opts.EnableCAE && sameScopes(h.scopes, opts.Scopes) {
 		return h.info, true
 	}
 	k := cache.Key{Environment: e.auth.Host(), Tenant: e.tenant, ClientID: e.clientID, Account: e.boundAccount(), Scopes: opts.Scopes, CAE: opts.EnableCAE}
@@ -297,7 +296,11 @@ func (e *engine) store(r request, tok *oauth.Token, account string) AccessTokenI
 	})
 	info := AccessTokenInfo{Token: tok.AccessToken, ExpiresOn: tok.ExpiresOn, TokenType: tok.TokenType, RefreshOn: tok.RefreshOn}
 	if r.tenant == e.tenant && r.claims == "" || r.tenant == e.tenant && r.cae && r.claims == capabilityOnly {
-		e.hot.Store(&hotToken{scopes: slices.Clone(r.scopes), cae: r.cae, info: info})
+		until := info.ExpiresOn.Add(-refreshWindow)
+		if !info.RefreshOn.IsZero() && info.RefreshOn.Before(until) {
+			until = info.RefreshOn
+		}
+		e.hot.Store(&hotToken{scopes: slices.Clone(r.scopes), cae: r.cae, info: info, freshUntil: until})
 	}
 	return info
 }

@@ -141,14 +141,14 @@ func sizes() {
 
 // svg draws the cached-token ns/op as horizontal bars on a log scale.
 func svg(rows []row) string {
-	const width, left, barH, gap = 760, 190, 26, 12
+	const width, left, barH, gap = 880, 190, 26, 12
 	height := 60 + len(rows)*(barH+gap)
 	max := 0.0
 	for _, r := range rows {
 		max = maxf(max, r.ns)
 	}
-	logScale := func(v float64) float64 { // 1 ns .. max -> 0 .. width-left-90
-		return (width - left - 90) * log10(maxf(v, 1)) / log10(maxf(max, 10))
+	logScale := func(v float64) float64 { // 1 ns .. max -> 0 .. width-left-190 (room for the label)
+		return (width - left - 190) * log10(maxf(v, 1)) / log10(maxf(max, 10))
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="13">`+"\n", width, height)
