@@ -28,15 +28,8 @@ const errSecItemNotFound = 44
 
 // Lookup implements SecretStore.
 func (k *Keychain) Lookup(ctx context.Context, service, account string) (string, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		timeout := k.Timeout
-		if timeout == 0 {
-			timeout = 10 * time.Second
-		}
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
+	ctx, cancel := boundedContext(ctx, k.Timeout, 10*time.Second)
+	defer cancel()
 	path := k.Path
 	if path == "" {
 		path = "/usr/bin/security"
@@ -68,4 +61,16 @@ func firstLine(s string) string {
 		s = s[:200]
 	}
 	return s
+}
+
+// boundedContext gives ctx a deadline when it has none: timeout, or def when timeout is 0. A store
+// lookup must never hang on a dialog or a stuck daemon.
+func boundedContext(ctx context.Context, timeout, def time.Duration) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	if timeout == 0 {
+		timeout = def
+	}
+	return context.WithTimeout(ctx, timeout)
 }

@@ -61,15 +61,8 @@ type secretStruct struct {
 
 // Lookup implements SecretStore.
 func (s *SecretService) Lookup(ctx context.Context, service, account string) (string, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		timeout := s.Timeout
-		if timeout == 0 {
-			timeout = 5 * time.Second
-		}
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
+	ctx, cancel := boundedContext(ctx, s.Timeout, 5*time.Second)
+	defer cancel()
 	addr, err := s.address()
 	if err != nil {
 		return "", err
