@@ -71,7 +71,7 @@ func NewAuthorizationCode(tenantID, clientID, authCode, redirectURI string, opts
 		return nil, err
 	}
 	verifier := opts.CodeVerifier
-	first := newFirstGrant(authCode, false, scrubber{verifier, opts.ClientSecret}, func(code string, r request) url.Values {
+	first := newFirstGrant(authCode, false, func(code string, r request) url.Values {
 		return oauth.AuthCodeGrant{ClientID: clientID, Code: code, RedirectURI: redirectURI, Scopes: r.scopes,
 			ClientSecret: opts.ClientSecret, CodeVerifier: verifier, Claims: r.claims}.Form()
 	})

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -260,16 +261,15 @@ func (e *engine) ctxErr(ctx context.Context) error {
 	return &AuthenticationFailedError{Credential: e.name, Err: ctx.Err()}
 }
 
-// exchange sends one grant and stores the result. secrets are what the form carries, for
-// scrubbing server text.
-func (e *engine) exchange(ctx context.Context, r request, form map[string][]string, secrets scrubber) (*oauth.Token, error) {
+// exchange sends one grant and completes the expiry of its answer.
+func (e *engine) exchange(ctx context.Context, r request, form url.Values) (*oauth.Token, error) {
 	endpoint, err := e.auth.TokenEndpoint(r.tenant)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidInput, err)
 	}
 	tok, err := e.client.Exchange(ctx, endpoint, form)
 	if err != nil {
-		return nil, authFailed(e.name, err, secrets)
+		return nil, authFailed(e.name, err)
 	}
 	if tok.ExpiresOn.IsZero() {
 		exp, jerr := entra.ExpiryFromJWT(tok.AccessToken)
@@ -384,7 +384,7 @@ func (e *engine) refreshLocked(ctx context.Context, r request) (AccessTokenInfo,
 			Err: errors.New("no authorization code, cached access token, or refresh token available")}
 	}
 	form := oauth.RefreshGrant{ClientID: e.clientID, RefreshToken: rt, Scopes: r.scopes, ClientSecret: e.secret, Claims: r.claims}.Form()
-	tok, err := e.exchange(ctx, r, form, scrubber{rt, e.secret})
+	tok, err := e.exchange(ctx, r, form)
 	if err != nil {
 		var af *AuthenticationFailedError
 		if errors.As(err, &af) && refreshTokenIsDead(af) {

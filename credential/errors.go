@@ -94,62 +94,51 @@ func (e *CredentialUnavailableError) Error() string {
 	return e.Credential + ": unavailable: " + e.Message
 }
 
+// maxServerText bounds what an error keeps of a text the server sent: Entra's IDs are GUIDs
+// and its descriptions a sentence or two, so anything longer is cut (a hostile server could
+// send a megabyte). Secrets the request carried were already scrubbed by oauth.Client.
 const maxServerText = 1024
 
-// scrubber removes the secrets a request carried from text a server sent back (a hostile or
-// buggy server may echo them).
-type scrubber []string
-
-// clean scrubs the secrets from text, then bounds its length: Entra's IDs are GUIDs and its
-// descriptions a sentence or two, so anything longer is cut (a hostile server could send a
-// megabyte). Scrubbing comes first so that a cut can never leave part of a secret.
-func (s scrubber) clean(text string) string {
-	for _, secret := range s {
-		if len(secret) >= 4 && strings.Contains(text, secret) {
-			text = strings.ReplaceAll(text, secret, "[REDACTED]")
-		}
-	}
+func bounded(text string) string {
 	if len(text) > maxServerText {
 		text = strings.ToValidUTF8(text[:maxServerText], "") + "..."
 	}
 	return text
 }
 
-// redactedError keeps a cause's identity for errors.Is/As while scrubbing its message.
-type redactedError struct {
+// causeError adds context to a cause's message and keeps its identity for errors.Is/As.
+type causeError struct {
 	msg string
 	err error
 }
 
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
+func (e *causeError) Error() string { return e.msg }
+func (e *causeError) Unwrap() error { return e.err }
 
 // authFailed turns what oauth.Client.Exchange returned into an *AuthenticationFailedError.
-func authFailed(name string, err error, secrets scrubber) error {
+func authFailed(name string, err error) error {
 	e := &AuthenticationFailedError{Credential: name}
 	var re *oauth.RetrieveError
 	switch {
 	case errors.As(err, &re):
 		f := entra.ParseErrorFields(re.Body)
 		e.StatusCode = re.StatusCode
-		e.ErrorCode = secrets.clean(re.ErrorCode)
-		e.Description = secrets.clean(oauth.FirstLine(re.Description))
+		e.ErrorCode = bounded(re.ErrorCode)
+		e.Description = bounded(oauth.FirstLine(re.Description))
 		e.ErrorCodes = f.ErrorCodes
-		e.SubError = secrets.clean(f.SubError)
-		e.Claims = secrets.clean(f.Claims)
-		e.TraceID = secrets.clean(f.TraceID)
-		e.CorrelationID = secrets.clean(f.CorrelationID)
-		if re.Err != nil {
-			e.Err = re.Err
-		}
+		e.SubError = bounded(f.SubError)
+		e.Claims = bounded(f.Claims)
+		e.TraceID = bounded(f.TraceID)
+		e.CorrelationID = bounded(f.CorrelationID)
+		e.Err = re.Err
 		if e.ErrorCode == "" && re.Err == nil {
 			e.Err = errors.New("unexpected response")
 		}
 		if re.ContentType != "" && re.Err != nil {
-			e.Err = &redactedError{msg: re.Err.Error() + " (content type " + strconv.Quote(secrets.clean(re.ContentType)) + ")", err: re.Err}
+			e.Err = &causeError{msg: re.Err.Error() + " (content type " + strconv.Quote(bounded(re.ContentType)) + ")", err: re.Err}
 		}
 	default:
-		e.Err = &redactedError{msg: secrets.clean(err.Error()), err: err}
+		e.Err = err // a network or context error: it names the endpoint, never the form
 	}
 	return e
 }

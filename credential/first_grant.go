@@ -17,15 +17,13 @@ type firstGrant struct {
 	secret  string // guarded by sem
 	// form builds the grant's request body from the secret.
 	form func(secret string, r request) url.Values
-	// scrub lists the other secrets the form carries (client secret, verifier).
-	scrub scrubber
 	// keepAsRefreshToken: the secret is itself a refresh token, to be used again when the
 	// server does not rotate it.
 	keepAsRefreshToken bool
 }
 
-func newFirstGrant(secret string, keepAsRefreshToken bool, scrub scrubber, form func(string, request) url.Values) *firstGrant {
-	g := &firstGrant{sem: make(chan struct{}, 1), secret: secret, form: form, scrub: scrub, keepAsRefreshToken: keepAsRefreshToken}
+func newFirstGrant(secret string, keepAsRefreshToken bool, form func(string, request) url.Values) *firstGrant {
+	g := &firstGrant{sem: make(chan struct{}, 1), secret: secret, form: form, keepAsRefreshToken: keepAsRefreshToken}
 	g.pending.Store(true)
 	return g
 }
@@ -65,9 +63,8 @@ func (e *engine) redeemFirst(ctx context.Context, r request, g *firstGrant) (inf
 	if !g.pending.Load() {
 		return AccessTokenInfo{}, false, nil
 	}
-	secrets := append(scrubber{g.secret}, g.scrub...)
 	err = e.cache.Locked(ctx, func() error {
-		tok, err := e.exchange(ctx, r, g.form(g.secret, r), secrets)
+		tok, err := e.exchange(ctx, r, g.form(g.secret, r))
 		if err != nil {
 			return err
 		}

@@ -65,7 +65,7 @@ func newRefreshToken(name, tenantID, clientID, refreshToken string, opts *Refres
 	if err != nil {
 		return nil, err
 	}
-	first := newFirstGrant(refreshToken, true, scrubber{opts.ClientSecret}, func(rt string, r request) url.Values {
+	first := newFirstGrant(refreshToken, true, func(rt string, r request) url.Values {
 		return oauth.RefreshGrant{ClientID: clientID, RefreshToken: rt, Scopes: r.scopes, ClientSecret: opts.ClientSecret, Claims: r.claims}.Form()
 	})
 	return &RefreshToken{userCredential{e: e, first: first}}, nil
@@ -91,7 +91,7 @@ func NewFromCache(tenantID, clientID, homeAccountID string, opts *RefreshTokenOp
 	}
 	id := homeAccountID
 	e.account.Store(&id)
-	first := newFirstGrant("", true, nil, nil)
+	first := newFirstGrant("", true, nil)
 	first.pending.Store(false)
 	return &RefreshToken{userCredential{e: e, first: first}}, nil
 }

@@ -9,8 +9,10 @@
 //
 // Requests carry secrets (client secrets, codes, verifiers, refresh tokens). So this package
 // never follows a redirect (a 307 would resend the form elsewhere), reads every body through a
-// 1 MiB limit, accepts only an RFC 6750 b64token as an access token (no header injection), and
-// never puts a request field or a response body in an error message or a log record.
+// 1 MiB limit, accepts only an RFC 6750 b64token as an access token (no header injection),
+// never puts a request field or a response body in an error message or a log record, and
+// scrubs every secret a request carried from the error text a server sends back (a hostile
+// server may echo it).
 package oauth
 
 import (
@@ -75,8 +77,21 @@ type Client struct {
 // Exchange POSTs form to the token endpoint and parses the answer. On success it returns the
 // token. A server's refusal or nonsense is a *RetrieveError; a network failure after the retries
 // is returned wrapped, with the URL but never the form.
+//
+// Every secret value the form carries (code, verifier, client secret, refresh token) is scrubbed
+// from the *RetrieveError, body included, in case the server echoed it.
 func (c *Client) Exchange(ctx context.Context, endpoint string, form url.Values) (*Token, error) {
-	body := form.Encode()
+	tok, err := c.exchange(ctx, endpoint, form.Encode())
+	var re *RetrieveError
+	if errors.As(err, &re) {
+		sent := map[string]string{}
+		collectSecrets(sent, form)
+		re.scrub(sent)
+	}
+	return tok, err
+}
+
+func (c *Client) exchange(ctx context.Context, endpoint, body string) (*Token, error) {
 	hc := c.noRedirectClient()
 	maxRetries := c.MaxRetries
 	if maxRetries == 0 {
@@ -122,9 +137,6 @@ func (c *Client) transportError(ctx context.Context, endpoint string, err error)
 func finish(status int, header http.Header, body []byte, reqID string, requestTime time.Time) (*Token, error) {
 	e := &RetrieveError{StatusCode: status, ContentType: header.Get("Content-Type"), ClientRequestID: reqID, Body: body}
 	switch {
-	case body == nil: // read failed: attempt reported it as err; unreachable
-		e.Err = ErrMalformedResponse
-		return nil, e
 	case status >= 300 && status < 400:
 		e.Err = ErrRedirect
 		return nil, e

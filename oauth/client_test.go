@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -377,5 +378,30 @@ func TestRetryAfterParsing(t *testing.T) {
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("%s: retryAfter = %v, %v; want %v, %v", tc.name, got, ok, tc.want, tc.ok)
 		}
+	}
+}
+
+func TestEchoedSecretsAreScrubbedFromRetrieveError(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		echo := r.PostForm.Get("refresh_token") + " " + r.PostForm.Get("client_secret")
+		w.Header().Set("Content-Type", "application/json; "+strings.ReplaceAll(echo, " ", "_"))
+		w.WriteHeader(400)
+		_, _ = fmt.Fprintf(w, `{"error":"invalid_grant %s","error_description":"you sent %s","error_uri":"https://x/%s","suberror":"%s"}`, echo, echo, echo, echo)
+	}))
+	defer srv.Close()
+	form := RefreshGrant{ClientID: "c", RefreshToken: "REFRESH-SECRET-1", ClientSecret: "CLIENT-SECRET-2", Scopes: []string{"s"}}.Form()
+	_, err := (&Client{HTTPClient: srv.Client(), MaxRetries: -1}).Exchange(context.Background(), srv.URL, form)
+	var re *RetrieveError
+	if !errors.As(err, &re) {
+		t.Fatalf("err = %v", err)
+	}
+	all := err.Error() + fmt.Sprintf("%+v %#v", err, err) + re.ErrorCode + re.Description + re.ErrorURI + re.ContentType + string(re.Body)
+	if strings.Contains(all, "SECRET") {
+		t.Errorf("an echoed secret survived: %s", all)
+	}
+	if !strings.Contains(re.Description, "<echoed refresh_token>") || !strings.Contains(string(re.Body), "<echoed client_secret>") {
+		t.Errorf("the echoes were not marked: %q / %s", re.Description, re.Body)
 	}
 }

@@ -17,7 +17,8 @@ var ErrBodyTooLarge = errors.New("oauth: response body exceeds 1 MiB")
 
 // RetrieveError is a token endpoint answer that is not a usable token: an RFC 6749 section 5.2
 // error response, or a body that is empty, not JSON, too large, truncated or a redirect.
-// Its Error method never includes the body or description text beyond the first line.
+// Its Error method never includes the body or description text beyond the first line, and
+// Client.Exchange scrubs every secret the request carried from all of its fields.
 type RetrieveError struct {
 	StatusCode      int
 	ContentType     string
@@ -95,4 +96,16 @@ func (e *RetrieveError) parseBody(body []byte) bool {
 	e.Description = w.ErrorDescription
 	e.ErrorURI = w.ErrorURI
 	return true
+}
+
+// scrub removes the secrets a request carried (value -> field name) from everything the error
+// holds that came from the server.
+func (e *RetrieveError) scrub(sent map[string]string) {
+	e.ErrorCode = scrub(e.ErrorCode, sent)
+	e.Description = scrub(e.Description, sent)
+	e.ErrorURI = scrub(e.ErrorURI, sent)
+	e.ContentType = scrub(e.ContentType, sent)
+	if len(e.Body) > 0 {
+		e.Body = []byte(scrub(string(e.Body), sent))
+	}
 }

@@ -33,10 +33,6 @@ type Trace struct {
 	mu sync.Mutex
 }
 
-// secretFields are redacted wherever they appear: form fields, query parameters, JSON members.
-var secretFields = []string{"code", "code_verifier", "client_secret", "client_assertion", "refresh_token",
-	"access_token", "id_token", "password", "assertion", "session_state"}
-
 // shownHeaders are the headers worth reading in a protocol trace.
 var shownHeaders = []string{"Content-Type", "Accept", "Authorization", "Client-Request-Id", "Return-Client-Request-Id",
 	"Location", "Www-Authenticate", "Retry-After", "Retry-After-Ms", "X-Ms-Retry-After-Ms"}
@@ -121,8 +117,6 @@ func (e errReader) Read([]byte) (int, error) {
 func placeholder(name, value string) string {
 	return fmt.Sprintf("<%s: %d chars>", name, len(value))
 }
-
-func isSecretField(name string) bool { return slices.Contains(secretFields, name) }
 
 func redactURL(u *url.URL) string {
 	c := *u
@@ -261,29 +255,4 @@ func jwtPayload(s string) (any, bool) {
 		return nil, false
 	}
 	return claims, true
-}
-
-func collectSecrets(into map[string]string, v url.Values) {
-	for k, vs := range v {
-		if isSecretField(k) {
-			for _, s := range vs {
-				into[s] = k
-			}
-		}
-	}
-}
-
-// scrub replaces every secret the request carried, raw or JSON-escaped, wherever it appears in
-// the printed exchange (a hostile server may echo it in any field or header).
-func scrub(text string, sent map[string]string) string {
-	for secret, name := range sent {
-		if len(secret) < 4 {
-			continue
-		}
-		escaped, _ := json.Marshal(secret)
-		for _, form := range []string{secret, strings.Trim(string(escaped), `"`), url.QueryEscape(secret), url.PathEscape(secret)} {
-			text = strings.ReplaceAll(text, form, "<echoed "+name+">")
-		}
-	}
-	return text
 }
