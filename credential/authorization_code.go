@@ -62,7 +62,7 @@ func NewAuthorizationCode(tenantID, clientID, authCode, redirectURI string, opts
 			return nil, fmt.Errorf("%w: %w", ErrInvalidInput, err)
 		}
 	}
-	e, err := newEngine("AuthorizationCodeCredential", tenantID, clientID, common{
+	e, err := newEngine("AuthorizationCodeCredential", tenantID, clientID, RefreshTokenOptions{
 		ClientSecret: opts.ClientSecret, AuthorityHost: opts.AuthorityHost,
 		AdditionallyAllowedTenants: opts.AdditionallyAllowedTenants, HTTPClient: opts.HTTPClient,
 		Cache: opts.Cache, Logger: opts.Logger, Now: opts.Now,

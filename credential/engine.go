@@ -28,18 +28,7 @@ const (
 	refreshThrottle = 30 * time.Second // after an attempt, use the cached token this long
 )
 
-// common are the options every credential here shares.
-type common struct {
-	ClientSecret               string
-	AuthorityHost              string
-	AdditionallyAllowedTenants []string
-	HTTPClient                 *http.Client
-	Cache                      *cache.Cache
-	Logger                     *slog.Logger
-	Now                        func() time.Time
-}
-
-// grantFunc performs one token request for req, with the refresh token of the bound account.
+// request is one token request, validated and resolved.
 type request struct {
 	scopes  []string
 	tenant  string // resolved
@@ -90,7 +79,9 @@ type flight struct {
 	err  error
 }
 
-func newEngine(name, tenantID, clientID string, o common) (*engine, error) {
+// newEngine validates what every credential shares; the options are RefreshTokenOptions because
+// those are exactly the shared ones (AuthorizationCodeOptions adds only CodeVerifier).
+func newEngine(name, tenantID, clientID string, o RefreshTokenOptions) (*engine, error) {
 	if err := authority.ValidateTenantID(tenantID); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidInput, err)
 	}
@@ -177,13 +168,13 @@ func (e *engine) get(ctx context.Context, r request, hasClaims bool, fetch func(
 		if t, ok := e.cache.AccessToken(e.key(&r), now); ok {
 			if e.isFresh(t, now) || e.throttled(r, now) {
 				e.logAcquired(ctx, r, "cache", t.ExpiresOn)
-				return AccessTokenInfo{Token: t.Secret, ExpiresOn: t.ExpiresOn, TokenType: t.TokenType, RefreshOn: t.RefreshOn}, nil
+				return infoOf(t), nil
 			}
 			info, err := e.shared(ctx, r, fetch)
 			if err != nil {
 				e.warn(ctx, "refresh before expiry failed; using the cached token", r, err)
 				e.logAcquired(ctx, r, "cache", t.ExpiresOn)
-				return AccessTokenInfo{Token: t.Secret, ExpiresOn: t.ExpiresOn, TokenType: t.TokenType, RefreshOn: t.RefreshOn}, nil
+				return infoOf(t), nil
 			}
 			return info, nil
 		}
@@ -208,7 +199,7 @@ func (e *engine) fresh(opts *TokenRequestOptions) (AccessTokenInfo, bool) {
 	if !ok || !e.isFresh(t, now) {
 		return AccessTokenInfo{}, false
 	}
-	return AccessTokenInfo{Token: t.Secret, ExpiresOn: t.ExpiresOn, TokenType: t.TokenType, RefreshOn: t.RefreshOn}, true
+	return infoOf(t), true
 }
 
 func flightKey(r request) string {
@@ -362,7 +353,7 @@ func (e *engine) refresh(ctx context.Context, r request) (AccessTokenInfo, error
 	err := e.cache.Locked(ctx, func() error {
 		if r.claims == "" {
 			if t, ok := e.cache.AccessToken(e.key(&r), e.now()); ok && e.isFresh(t, e.now()) {
-				info = AccessTokenInfo{Token: t.Secret, ExpiresOn: t.ExpiresOn, TokenType: t.TokenType, RefreshOn: t.RefreshOn}
+				info = infoOf(t)
 				return nil
 			}
 		}
@@ -443,7 +434,11 @@ func (e *engine) warn(ctx context.Context, msg string, r request, err error) {
 		slog.String("error", err.Error()))
 }
 
-// formatFields prints a credential's public identity, never a secret.
+// describe prints a credential's public identity, never a secret.
 func (e *engine) describe(typ string) string {
 	return fmt.Sprintf("%s{ClientID:%s TenantID:%s Authority:%s Account:%q}", typ, e.clientID, e.tenant, e.auth.URL(), e.boundAccount())
+}
+
+func infoOf(t cache.AccessToken) AccessTokenInfo {
+	return AccessTokenInfo{Token: t.Secret, ExpiresOn: t.ExpiresOn, TokenType: t.TokenType, RefreshOn: t.RefreshOn}
 }

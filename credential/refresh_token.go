@@ -57,11 +57,7 @@ func newRefreshToken(name, tenantID, clientID, refreshToken string, opts *Refres
 	if refreshToken == "" || !validScope(refreshToken) {
 		return nil, fmt.Errorf("%w: a refresh token is required and is printable ASCII without spaces", ErrInvalidInput)
 	}
-	e, err := newEngine(name, tenantID, clientID, common{
-		ClientSecret: opts.ClientSecret, AuthorityHost: opts.AuthorityHost,
-		AdditionallyAllowedTenants: opts.AdditionallyAllowedTenants, HTTPClient: opts.HTTPClient,
-		Cache: opts.Cache, Logger: opts.Logger, Now: opts.Now,
-	})
+	e, err := newEngine(name, tenantID, clientID, *opts)
 	if err != nil {
 		return nil, err
 	}
@@ -81,11 +77,7 @@ func NewFromCache(tenantID, clientID, homeAccountID string, opts *RefreshTokenOp
 	if homeAccountID == "" || !validScope(homeAccountID) {
 		return nil, fmt.Errorf("%w: a home account ID is required", ErrInvalidInput)
 	}
-	e, err := newEngine("RefreshTokenCredential", tenantID, clientID, common{
-		ClientSecret: opts.ClientSecret, AuthorityHost: opts.AuthorityHost,
-		AdditionallyAllowedTenants: opts.AdditionallyAllowedTenants, HTTPClient: opts.HTTPClient,
-		Cache: opts.Cache, Logger: opts.Logger, Now: opts.Now,
-	})
+	e, err := newEngine("RefreshTokenCredential", tenantID, clientID, *opts)
 	if err != nil {
 		return nil, err
 	}
