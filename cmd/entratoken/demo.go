@@ -232,11 +232,8 @@ func (d *demoRun) token(cred interface {
 	if n == before {
 		source, grant = "cache", ""
 	}
-	out := tokenJSON{Step: name, TokenType: info.TokenType, ExpiresOn: timeString(info.ExpiresOn), RefreshOn: timeString(info.RefreshOn),
-		Scopes: opts.Scopes, Source: source, Grant: grant, Requests: &n}
-	if d.showToken {
-		out.AccessToken = info.Token
-	}
+	out := newTokenJSON(info, opts.Scopes, d.showToken)
+	out.Step, out.Source, out.Grant, out.Requests = name, source, grant, &n
 	return d.print(out)
 }
 
@@ -289,10 +286,7 @@ func (d *demoRun) reuse(tokenCache *cache.Cache, account, path string) (bool, er
 		return false, nil
 	}
 	n := d.srv.TokenRequests()
-	out := tokenJSON{Step: "reused from " + path, TokenType: info.TokenType, ExpiresOn: timeString(info.ExpiresOn),
-		RefreshOn: timeString(info.RefreshOn), Scopes: d.scopes, Source: "cache", Requests: &n}
-	if d.showToken {
-		out.AccessToken = info.Token
-	}
+	out := newTokenJSON(info, d.scopes, d.showToken)
+	out.Step, out.Source, out.Requests = "reused from "+path, "cache", &n
 	return true, d.print(out)
 }

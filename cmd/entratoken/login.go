@@ -74,11 +74,7 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	print := func(info credential.AccessTokenInfo) error {
-		out := tokenJSON{TokenType: info.TokenType, ExpiresOn: timeString(info.ExpiresOn), RefreshOn: timeString(info.RefreshOn), Scopes: scopes}
-		if *showToken {
-			out.AccessToken = info.Token
-		}
-		return printJSON(stdout, out)
+		return printJSON(stdout, newTokenJSON(info, scopes, *showToken))
 	}
 	var tokenCache *cache.Cache
 	if *cachePath != "" {

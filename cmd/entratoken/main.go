@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/entrakit/entrakit/cache"
+	"github.com/entrakit/entrakit/credential"
 )
 
 const usage = `entratoken gets Microsoft Entra ID access tokens with entrakit.
@@ -101,6 +102,15 @@ type tokenJSON struct {
 	Grant       string   `json:"grant,omitempty"`
 	Requests    *int     `json:"token_requests,omitempty"`
 	AccessToken string   `json:"access_token,omitempty"`
+}
+
+// newTokenJSON is how every command prints a token; the access token only when showToken.
+func newTokenJSON(info credential.AccessTokenInfo, scopes []string, showToken bool) tokenJSON {
+	out := tokenJSON{TokenType: info.TokenType, ExpiresOn: timeString(info.ExpiresOn), RefreshOn: timeString(info.RefreshOn), Scopes: scopes}
+	if showToken {
+		out.AccessToken = info.Token
+	}
+	return out
 }
 
 func timeString(t time.Time) string {

@@ -36,9 +36,5 @@ func vscodeToken(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	out := tokenJSON{TokenType: info.TokenType, ExpiresOn: timeString(info.ExpiresOn), RefreshOn: timeString(info.RefreshOn), Scopes: scopes}
-	if *showToken {
-		out.AccessToken = info.Token
-	}
-	return printJSON(stdout, out)
+	return printJSON(stdout, newTokenJSON(info, scopes, *showToken))
 }
