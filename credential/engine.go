@@ -194,8 +194,7 @@ func (e *engine) fresh(opts *TokenRequestOptions) (AccessTokenInfo, bool) {
 	if h := e.hot.Load(); h != nil && now.Before(h.freshUntil) && h.cae == opts.EnableCAE && sameScopes(h.scopes, opts.Scopes) {
 		return h.info, true
 	}
-	k := cache.Key{Environment: e.auth.Host(), Tenant: e.tenant, ClientID: e.clientID, Account: e.boundAccount(), Scopes: opts.Scopes, CAE: opts.EnableCAE}
-	t, ok := e.cache.AccessToken(k, now)
+	t, ok := e.cache.AccessToken(e.key(&request{scopes: opts.Scopes, tenant: e.tenant, cae: opts.EnableCAE, account: e.boundAccount()}), now)
 	if !ok || !e.isFresh(t, now) {
 		return AccessTokenInfo{}, false
 	}
