@@ -78,8 +78,8 @@ type Credential struct {
 	secrets                      SecretStore
 	opts                         CredentialOptions
 
-	mu     sync.Mutex
-	inner  *credential.RefreshToken // built once the refresh token has been read
+	mu     sync.Mutex                              // one store lookup at a time
+	inner  atomic.Pointer[credential.RefreshToken] // built once the refresh token has been read
 	closed atomic.Bool
 }
 
@@ -166,9 +166,13 @@ func (c *Credential) GetTokenInfo(ctx context.Context, opts credential.TokenRequ
 	if c.closed.Load() {
 		return credential.AccessTokenInfo{}, fmt.Errorf("%s: %w", credentialName, credential.ErrClosed)
 	}
+	if inner := c.inner.Load(); inner != nil {
+		return inner.GetTokenInfo(ctx, opts) // it validates, on a cache miss
+	}
 	if c.unavailable != "" {
 		return credential.AccessTokenInfo{}, c.unavailableError(c.unavailable)
 	}
+	// Invalid options fail before the credential store is asked.
 	if err := opts.Validate("GetTokenInfo"); err != nil {
 		return credential.AccessTokenInfo{}, err
 	}
@@ -183,8 +187,8 @@ func (c *Credential) GetTokenInfo(ctx context.Context, opts credential.TokenRequ
 func (c *Credential) credential(ctx context.Context) (*credential.RefreshToken, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.inner != nil {
-		return c.inner, nil
+	if inner := c.inner.Load(); inner != nil {
+		return inner, nil
 	}
 	rt, err := c.secrets.Lookup(ctx, CredentialsName, c.cloud)
 	switch {
@@ -204,7 +208,7 @@ func (c *Credential) credential(ctx context.Context) (*credential.RefreshToken, 
 	if err != nil {
 		return nil, c.unavailableError("the refresh token VS Code stored cannot be used: " + err.Error())
 	}
-	c.inner = inner
+	c.inner.Store(inner)
 	return inner, nil
 }
 
@@ -260,8 +264,8 @@ func (c *Credential) Close() error {
 	c.closed.Store(true)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.inner != nil {
-		return c.inner.Close()
+	if inner := c.inner.Load(); inner != nil {
+		return inner.Close()
 	}
 	return nil
 }

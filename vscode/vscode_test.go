@@ -221,6 +221,9 @@ func TestEndToEndWithARealKeyringAndTheFakeEntra(t *testing.T) {
 	if again, _ := c.GetToken(context.Background(), graph); again.Token != tok.Token || srv.TokenRequests() != 3 {
 		t.Errorf("cached call made a request (%d in all)", srv.TokenRequests())
 	}
+	if _, err := c.GetToken(context.Background(), credential.TokenRequestOptions{Scopes: []string{"a b"}}); !errors.Is(err, credential.ErrInvalidInput) {
+		t.Errorf("invalid scope after sign-in: %v, want ErrInvalidInput", err)
+	}
 	if s := fmt.Sprintf("%v %+v %#v", c, c, c); strings.Contains(s, rt) {
 		t.Errorf("the refresh token is printed: %s", s)
 	}
