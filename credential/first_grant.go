@@ -24,7 +24,7 @@ type firstGrant struct {
 
 func newFirstGrant(secret string, keepAsRefreshToken bool, form func(string, request) url.Values) *firstGrant {
 	g := &firstGrant{sem: make(chan struct{}, 1), secret: secret, form: form, keepAsRefreshToken: keepAsRefreshToken}
-	g.pending.Store(true)
+	g.pending.Store(secret != "") // nothing to redeem: a credential bound from the cache
 	return g
 }
 

@@ -83,9 +83,7 @@ func NewFromCache(tenantID, clientID, homeAccountID string, opts *RefreshTokenOp
 	}
 	id := homeAccountID
 	e.account.Store(&id)
-	first := newFirstGrant("", true, nil)
-	first.pending.Store(false)
-	return &RefreshToken{userCredential{e: e, first: first}}, nil
+	return &RefreshToken{userCredential{e: e, first: newFirstGrant("", true, nil)}}, nil
 }
 
 // Format prints the client, tenant, authority and account; never a secret.
