@@ -196,11 +196,13 @@ func TestParseTokenTimes(t *testing.T) {
 	}
 }
 
-func TestTokenFormatRedacts(t *testing.T) {
+func TestFormatRedacts(t *testing.T) {
 	t.Parallel()
 	tok, _ := ParseToken([]byte(`{"access_token":"CANARYAT","refresh_token":"CANARYRT","id_token":"CANARYID","expires_in":60}`), time.Now())
+	code := AuthCodeGrant{ClientID: "c", Code: "CANARYCODE", RedirectURI: "r", Scopes: []string{"s"}, ClientSecret: "CANARYSECRET", CodeVerifier: "CANARYVERIFIER"}
+	refresh := RefreshGrant{ClientID: "c", RefreshToken: "CANARYRT", Scopes: []string{"s"}, ClientSecret: "CANARYSECRET"}
 	for _, f := range []string{"%v", "%+v", "%#v", "%s"} {
-		for _, v := range []any{tok, *tok} {
+		for _, v := range []any{tok, *tok, code, &code, refresh, &refresh} {
 			if s := sprintf(f, v); strings.Contains(s, "CANARY") {
 				t.Errorf("%s prints a secret: %s", f, s)
 			}

@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 
@@ -93,4 +94,16 @@ func ValidateVerifier(v string) error {
 		}
 	}
 	return nil
+}
+
+// Format prints the grant with its secrets (code, verifier, client secret) redacted.
+func (g AuthCodeGrant) Format(f fmt.State, verb rune) {
+	fmt.Fprintf(f, "oauth.AuthCodeGrant{ClientID:%s Code:%s RedirectURI:%s Scopes:%q ClientSecret:%s CodeVerifier:%s Claims:%s}",
+		g.ClientID, redacted(g.Code), g.RedirectURI, g.Scopes, redacted(g.ClientSecret), redacted(g.CodeVerifier), g.Claims)
+}
+
+// Format prints the grant with its secrets (refresh token, client secret) redacted.
+func (g RefreshGrant) Format(f fmt.State, verb rune) {
+	fmt.Fprintf(f, "oauth.RefreshGrant{ClientID:%s RefreshToken:%s Scopes:%q ClientSecret:%s Claims:%s}",
+		g.ClientID, redacted(g.RefreshToken), g.Scopes, redacted(g.ClientSecret), g.Claims)
 }
