@@ -20,6 +20,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -74,56 +75,101 @@ type Client struct {
 	Logger *slog.Logger
 }
 
-// Exchange POSTs form to the token endpoint and parses the answer. On success it returns the
-// token. A server's refusal or nonsense is a *RetrieveError; a network failure after the retries
-// is returned wrapped, with the URL but never the form.
+// Exchange POSTs form to the token endpoint and parses the answer, retrying transient failures
+// as [Client.NextRetry] allows. On success it returns the token. A server's refusal or nonsense
+// is a *RetrieveError; a network failure after the retries is returned wrapped, with the URL
+// but never the form.
 //
 // Every secret value the form carries (code, verifier, client secret, refresh token) is scrubbed
 // from the *RetrieveError, body included, in case the server echoed it.
 func (c *Client) Exchange(ctx context.Context, endpoint string, form url.Values) (*Token, error) {
-	tok, err := c.exchange(ctx, endpoint, form.Encode())
+	body := form.Encode()
+	for attempt := 0; ; attempt++ {
+		tok, err := c.send(ctx, endpoint, body, form)
+		wait, again := c.NextRetry(ctx, err, attempt)
+		if !again {
+			return tok, err
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return nil, fmt.Errorf("oauth: POST %s: %w", endpoint, err)
+		}
+	}
+}
+
+// Send makes one attempt of the request Exchange makes, without retrying: callers that hold a
+// lock while a request is under way (package credential holds the account's cache lock) use it
+// to release the lock before they wait and retry. [Client.NextRetry] says whether and when to
+// retry its error.
+func (c *Client) Send(ctx context.Context, endpoint string, form url.Values) (*Token, error) {
+	return c.send(ctx, endpoint, form.Encode(), form)
+}
+
+func (c *Client) send(ctx context.Context, endpoint, body string, form url.Values) (*Token, error) {
+	requestTime := c.now()
+	status, header, respBody, reqID, err := c.attempt(ctx, c.noRedirectClient(), endpoint, body)
+	if err != nil {
+		err = c.transportError(ctx, endpoint, err)
+		if retryableErr(err) && ctx.Err() == nil {
+			err = &retryableError{err}
+		}
+		return nil, err
+	}
+	tok, err := finish(status, header, respBody, reqID, requestTime)
 	var re *RetrieveError
 	if errors.As(err, &re) {
 		sent := map[string]string{}
 		collectSecrets(sent, form)
 		re.scrub(sent)
+		if retryableStatus(status) {
+			re.retry = retryHint{ok: true}
+			re.retry.after, re.retry.fromServer = retryAfter(header, c.now())
+		}
 	}
 	return tok, err
 }
 
-func (c *Client) exchange(ctx context.Context, endpoint, body string) (*Token, error) {
-	hc := c.noRedirectClient()
-	maxRetries := c.MaxRetries
-	if maxRetries == 0 {
-		maxRetries = DefaultMaxRetries
+// NextRetry says whether to try again after err, the outcome of attempt number attempt (0 for
+// the first), and after how long (docs/PROTOCOL.md#retries-limits-and-redirects): only
+// transient failures (408, 429, 500, 502, 503, 504, a reset connection), at most MaxRetries
+// times, after the wait the server asked for (retry-after-ms, x-ms-retry-after-ms, Retry-After)
+// or else exponential backoff with jitter. A wait longer than MaxRetryWait, or one that would
+// end after ctx's deadline, ends the retries: the caller gets the server's answer at once.
+func (c *Client) NextRetry(ctx context.Context, err error, attempt int) (time.Duration, bool) {
+	if err == nil || ctx.Err() != nil || attempt >= c.maxRetries() {
+		return 0, false
 	}
-	for attempt := 0; ; attempt++ {
-		requestTime := c.now()
-		status, header, respBody, reqID, err := c.attempt(ctx, hc, endpoint, body)
-		if err == nil && !retryableStatus(status) || err != nil && !retryableErr(err) || attempt >= maxRetries || ctx.Err() != nil {
-			if err != nil {
-				return nil, c.transportError(ctx, endpoint, err)
-			}
-			return finish(status, header, respBody, reqID, requestTime)
-		}
-		wait, fromServer := retryAfter(header, c.now())
-		if !fromServer {
-			wait = c.backoff(attempt)
-		} else if wait > c.maxRetryWait() {
-			return finish(status, header, respBody, reqID, requestTime)
-		}
-		if dl, ok := ctx.Deadline(); ok && c.now().Add(wait).After(dl) {
-			// Waiting would outlive the caller: answer now with what we have.
-			if err != nil {
-				return nil, c.transportError(ctx, endpoint, err)
-			}
-			return finish(status, header, respBody, reqID, requestTime)
-		}
-		// docs/PROTOCOL.md#retries-limits-and-redirects: never wait past the caller's deadline (above).
-		if err := sleep(ctx, wait); err != nil {
-			return nil, fmt.Errorf("oauth: POST %s: %w", endpoint, err)
-		}
+	var hint retryHint
+	var re *RetrieveError
+	var te *retryableError
+	switch {
+	case errors.As(err, &re):
+		hint = re.retry
+	case errors.As(err, &te):
+		hint = retryHint{ok: true}
 	}
+	if !hint.ok {
+		return 0, false
+	}
+	wait := hint.after
+	if !hint.fromServer {
+		wait = c.backoff(attempt)
+	} else if wait > c.maxRetryWait() {
+		return 0, false
+	}
+	if dl, ok := ctx.Deadline(); ok && c.now().Add(wait).After(dl) {
+		return 0, false // waiting would outlive the caller: answer now with what we have
+	}
+	return wait, true
+}
+
+func (c *Client) maxRetries() int {
+	switch {
+	case c.MaxRetries < 0:
+		return 0
+	case c.MaxRetries == 0:
+		return DefaultMaxRetries
+	}
+	return c.MaxRetries
 }
 
 func (c *Client) transportError(ctx context.Context, endpoint string, err error) error {
@@ -133,7 +179,7 @@ func (c *Client) transportError(ctx context.Context, endpoint string, err error)
 	return fmt.Errorf("oauth: POST %s: %w", endpoint, err)
 }
 
-// finish turns a final HTTP answer into a token or a *RetrieveError.
+// finish turns a final HTTP answer into a token or a *RetrieveError, reading the body once.
 func finish(status int, header http.Header, body []byte, reqID string, requestTime time.Time) (*Token, error) {
 	e := &RetrieveError{StatusCode: status, ContentType: header.Get("Content-Type"), ClientRequestID: reqID, Body: body}
 	switch {
@@ -145,14 +191,23 @@ func finish(status int, header http.Header, body []byte, reqID string, requestTi
 		e.Err = ErrBodyTooLarge
 		return nil, e
 	}
-	if e.parseBody(body) {
-		return nil, e // an RFC 6749 error response, whatever the status
-	}
-	if status != http.StatusOK {
-		e.Err = describeBody(body)
+	a, perr := readAnswer(body)
+	if code := a.errorCode(); perr == nil && code != "" {
+		// An RFC 6749 section 5.2 error response, whatever the status (docs/PROTOCOL.md#errors).
+		e.ErrorCode = code
+		e.Description, _ = a.str(mErrorDescription)
+		e.ErrorURI, _ = a.str(mErrorURI)
 		return nil, e
 	}
-	t, err := ParseToken(body, requestTime)
+	if status != http.StatusOK {
+		e.Err = describeBody(body, perr)
+		return nil, e
+	}
+	if perr != nil {
+		e.Err = perr
+		return nil, e
+	}
+	t, err := a.token(requestTime)
 	if err != nil {
 		e.Err = err
 		return nil, e
@@ -160,9 +215,11 @@ func finish(status int, header http.Header, body []byte, reqID string, requestTi
 	return t, nil
 }
 
-func describeBody(body []byte) error {
+func describeBody(body []byte, perr error) error {
 	trimmed := bytes.TrimSpace(body)
 	switch {
+	case len(trimmed) > 0 && trimmed[0] == '{' && perr != nil && json.Valid(trimmed):
+		return perr // an ambiguous object: a member twice, or in two cases
 	case len(trimmed) == 0:
 		return fmt.Errorf("%w: empty body", ErrMalformedResponse)
 	case trimmed[0] != '{':

@@ -287,6 +287,22 @@ func TestRetryNeverWaitsPastTheDeadline(t *testing.T) {
 	}
 }
 
+func TestAHugeRetryAfterEndsTheRetries(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Retry-After", "5000000")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	_, err := (&Client{HTTPClient: srv.Client(), Backoff: time.Millisecond}).Exchange(context.Background(), srv.URL, nil)
+	var re *RetrieveError
+	if !errors.As(err, &re) || re.StatusCode != http.StatusTooManyRequests || calls.Load() != 1 {
+		t.Fatalf("err = %v after %d calls; want the 429 answer after one call", err, calls.Load())
+	}
+}
+
 func TestConnectionResetIsRetried(t *testing.T) {
 	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -373,6 +389,9 @@ func TestRetryAfterParsing(t *testing.T) {
 		{"x-ms header", h("x-ms-retry-after-ms", "1500"), 1500 * time.Millisecond, true},
 		{"garbage", h("Retry-After", "soon"), 0, false},
 		{"negative", h("Retry-After", "-1"), 0, false},
+		{"over a million seconds is the server's answer, not an absent one", h("Retry-After", "2000000"), 2_000_000 * time.Second, true},
+		{"beyond uint64 is capped", h("Retry-After", "99999999999999999999999"), maxServerWait, true},
+		{"huge ms is capped", h("retry-after-ms", "1e300"), maxServerWait, true},
 		{"none", h(), 0, false},
 	}
 	for _, tc := range cases {
@@ -405,5 +424,49 @@ func TestEchoedSecretsAreScrubbedFromRetrieveError(t *testing.T) {
 	}
 	if !strings.Contains(re.Description, "<echoed refresh_token>") || !strings.Contains(string(re.Body), "<echoed client_secret>") {
 		t.Errorf("the echoes were not marked: %q / %s", re.Description, re.Body)
+	}
+}
+
+func TestMemberNamesAreExact(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_700_000_000, 0)
+	cases := []struct {
+		name, body string
+		wantErr    string // "" for success
+		wantAT     string
+	}{
+		{"exact names", `{"access_token":"at","expires_in":60}`, "", "at"},
+		{"an escaped name is the same name", `{"access\u005ftoken":"at","expires_in":60}`, "", "at"},
+		{"a member twice is refused", `{"access_token":"a","access_token":"b","expires_in":60}`, "appears twice", ""},
+		{"a name in another case is refused, not matched", `{"Access_Token":"a","expires_in":60}`, "only in case", ""},
+		{"a case variant beside the exact name is refused", `{"access_token":"a","REFRESH_TOKEN":"r","refresh_token":"s","expires_in":60}`, "only in case", ""},
+		{"unknown members are ignored", `{"access_token":"at","x":{"access_token":"nested"},"y":[1,"]"],"expires_in":60}`, "", "at"},
+		{"a number where a string belongs", `{"access_token":12,"expires_in":60}`, "not a string", ""},
+		{"not an object", `["access_token"]`, "not a JSON object", ""},
+		{"invalid JSON", `{"access_token":"a",}`, "invalid JSON", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tok, err := ParseToken([]byte(tc.body), now)
+			if tc.wantErr == "" {
+				if err != nil || tok.AccessToken != tc.wantAT {
+					t.Fatalf("ParseToken = %v, %v; want access token %q", tok, err, tc.wantAT)
+				}
+				return
+			}
+			if !errors.Is(err, ErrMalformedResponse) || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("err = %v, want ErrMalformedResponse mentioning %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestASuccessfulAnswerIsReadOnce(t *testing.T) {
+	body := []byte(`{"token_type":"Bearer","scope":"https://graph.microsoft.com/.default","expires_in":3599,"ext_expires_in":3599,` +
+		`"access_token":"eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJ4In0.c2ln","refresh_token":"0.AXoAcEtu","client_info":"eyJ1aWQiOiJ1IiwidXRpZCI6InQifQ"}`)
+	now := time.Now()
+	// Each string member read costs one allocation, the token one more; the scan itself none.
+	if n := testing.AllocsPerRun(100, func() { _, _ = ParseToken(body, now) }); n > 6 {
+		t.Errorf("ParseToken allocates %v times, want at most 6", n)
 	}
 }

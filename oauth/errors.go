@@ -1,11 +1,11 @@
 package oauth
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ErrRedirect is wrapped by the error for a 3xx answer to a token request. Redirects are never
@@ -32,7 +32,22 @@ type RetrieveError struct {
 	// Err is the underlying cause when the body could not be used (ErrRedirect,
 	// ErrBodyTooLarge, ErrMalformedResponse, a read error), else nil.
 	Err error
+
+	retry retryHint // whether the answer is worth another attempt, and when
 }
+
+// retryHint is what an answer says about retrying it (docs/PROTOCOL.md#retries-limits-and-redirects).
+type retryHint struct {
+	ok         bool          // the status or failure is transient
+	after      time.Duration // the wait the server asked for, when fromServer
+	fromServer bool
+}
+
+// retryableError is a transport failure worth another attempt (a reset connection).
+type retryableError struct{ err error }
+
+func (e *retryableError) Error() string { return e.err.Error() }
+func (e *retryableError) Unwrap() error { return e.err }
 
 func (e *RetrieveError) Error() string {
 	var b strings.Builder
@@ -77,25 +92,6 @@ func FirstLine(s string) string {
 		s = s[:i]
 	}
 	return strings.TrimSpace(s)
-}
-
-type wireError struct {
-	Error            string `json:"error"`
-	ErrorDescription string `json:"error_description"`
-	ErrorURI         string `json:"error_uri"`
-}
-
-// parseBody fills e from an RFC 6749 section 5.2 body (docs/PROTOCOL.md#errors); it reports whether the body was a JSON
-// object with a non-empty "error" string.
-func (e *RetrieveError) parseBody(body []byte) bool {
-	var w wireError
-	if json.Unmarshal(body, &w) != nil || w.Error == "" {
-		return false
-	}
-	e.ErrorCode = w.Error
-	e.Description = w.ErrorDescription
-	e.ErrorURI = w.ErrorURI
-	return true
 }
 
 // scrub removes the secrets a request carried (value -> field name) from everything the error

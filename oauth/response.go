@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -38,7 +39,13 @@ type Token struct {
 // SetExpiresOn sets the expiry (used when the response had none and the caller derived it, e.g.
 // from the access token's JWT exp) and applies the refresh rule: refresh_on is the request time
 // plus refresh_in when the server sent it, else half the lifetime when that is at least 2 hours.
+//
+// Times are kept without a monotonic clock reading, so they compare on the wall clock: a
+// monotonic clock stops while a machine sleeps, and a token must not look fresh after a
+// suspend longer than its life.
 func (t *Token) SetExpiresOn(exp time.Time) {
+	exp = exp.Round(0)
+	t.RequestTime = t.RequestTime.Round(0)
 	t.ExpiresOn = exp
 	t.RefreshOn = time.Time{}
 	if t.refreshIn >= 0 {
@@ -64,50 +71,139 @@ func redacted(s string) string {
 	return "[REDACTED " + strconv.Itoa(len(s)) + " bytes]"
 }
 
-type wireToken struct {
-	AccessToken  *string         `json:"access_token"`
-	TokenType    string          `json:"token_type"`
-	ExpiresIn    json.RawMessage `json:"expires_in"`
-	ExpiresOn    json.RawMessage `json:"expires_on"`
-	RefreshIn    json.RawMessage `json:"refresh_in"`
-	RefreshToken string          `json:"refresh_token"`
-	IDToken      string          `json:"id_token"`
-	ClientInfo   string          `json:"client_info"`
-	Scope        string          `json:"scope"`
+// The members of a token endpoint answer that entrakit reads: RFC 6749 sections 5.1 and 5.2,
+// with Entra's expires_on, refresh_in and client_info. Any other member is ignored.
+const (
+	mAccessToken = iota
+	mTokenType
+	mExpiresIn
+	mExpiresOn
+	mRefreshIn
+	mRefreshToken
+	mIDToken
+	mClientInfo
+	mScope
+	mError
+	mErrorDescription
+	mErrorURI
+	nMembers
+)
+
+var memberNames = [nMembers]string{"access_token", "token_type", "expires_in", "expires_on", "refresh_in",
+	"refresh_token", "id_token", "client_info", "scope", "error", "error_description", "error_uri"}
+
+// answer holds the raw values of the members read, from one pass over the body.
+type answer [nMembers][]byte
+
+// readAnswer reads the members of a token endpoint answer in one pass. Member names are
+// matched exactly (RFC 6749 section 5.1); a member given twice, or a name that differs from one
+// of ours only in case ("Access_Token"), makes the answer ambiguous (parsers disagree on which
+// copy wins, and a client must not guess), and it is refused.
+func readAnswer(body []byte) (answer, error) {
+	var a answer
+	if !json.Valid(body) {
+		return a, fmt.Errorf("%w: %v", ErrMalformedResponse, jsonErrorSummary(json.Unmarshal(body, new(any))))
+	}
+	var seen uint16
+	err := eachMember(body, func(name, value []byte) error {
+		for i, k := range memberNames {
+			if len(name) != len(k) {
+				continue
+			}
+			if string(name) != k {
+				if strings.EqualFold(string(name), k) {
+					return fmt.Errorf("%w: the member %q differs from %q only in case", ErrMalformedResponse, truncateName(name), k)
+				}
+				continue
+			}
+			if seen&(1<<i) != 0 {
+				return fmt.Errorf("%w: the member %q appears twice", ErrMalformedResponse, k)
+			}
+			seen |= 1 << i
+			a[i] = value
+			return nil
+		}
+		return nil
+	})
+	if errors.Is(err, errNotObject) {
+		err = fmt.Errorf("%w: not a JSON object", ErrMalformedResponse)
+	}
+	return a, err
+}
+
+func truncateName(name []byte) string {
+	if len(name) > 32 {
+		name = name[:32]
+	}
+	return string(name)
+}
+
+// str returns member i as a string: "" when absent or null, an error naming the member when it
+// is another JSON type.
+func (a *answer) str(i int) (string, error) {
+	raw := a[i]
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	s, ok := stringValue(raw)
+	if !ok {
+		return "", fmt.Errorf("%w: %s is not a string", ErrMalformedResponse, memberNames[i])
+	}
+	return s, nil
+}
+
+// errorCode returns the RFC 6749 section 5.2 "error" when the answer is an error response.
+func (a *answer) errorCode() string {
+	s, _ := a.str(mError)
+	return s
 }
 
 // ParseToken parses a successful token response body (RFC 6749 section 5.1;
 // docs/PROTOCOL.md#redeeming-the-code). requestTime is when the request was sent:
-// expires_in and refresh_in count from it. Rules (DESIGN section 3): expires_on wins over
-// expires_in; both may be JSON numbers or numeric strings; token_type defaults to Bearer. An
-// access token must be an RFC 6750 b64token, so it can never smuggle a header line.
+// expires_in and refresh_in count from it. Rules: expires_on wins over expires_in; both may be
+// JSON numbers or numeric strings; token_type defaults to Bearer. An access token must be an
+// RFC 6750 b64token, so it can never smuggle a header line. Member names are matched exactly,
+// and an ambiguous body (a member twice, or differing only in case) is refused.
 func ParseToken(body []byte, requestTime time.Time) (*Token, error) {
-	var w wireToken
-	if err := json.Unmarshal(body, &w); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformedResponse, jsonErrorSummary(err))
+	a, err := readAnswer(body)
+	if err != nil {
+		return nil, err
 	}
-	if dup := duplicateKey(body); dup != "" {
-		// Parsers disagree on which copy wins; a client must not guess (parser differential).
-		return nil, fmt.Errorf("%w: the member %q appears twice", ErrMalformedResponse, dup)
+	return a.token(requestTime)
+}
+
+// stringMembers are the string members of a successful answer; the three after the first two
+// must be printable ASCII.
+var stringMembers = [...]int{mAccessToken, mTokenType, mRefreshToken, mIDToken, mClientInfo, mScope}
+
+func (a *answer) token(requestTime time.Time) (*Token, error) {
+	var f [nMembers]string
+	for _, i := range stringMembers {
+		s, err := a.str(i)
+		if err != nil {
+			return nil, err
+		}
+		f[i] = s
 	}
-	if w.AccessToken == nil || *w.AccessToken == "" {
+	if f[mAccessToken] == "" {
 		return nil, fmt.Errorf("%w: no access_token", ErrMalformedResponse)
 	}
-	if !isB64Token(*w.AccessToken) {
+	if !isB64Token(f[mAccessToken]) {
 		return nil, fmt.Errorf("%w: access_token is not an RFC 6750 b64token", ErrMalformedResponse)
 	}
-	for name, v := range map[string]string{"refresh_token": w.RefreshToken, "id_token": w.IDToken, "client_info": w.ClientInfo} {
-		if !isVisibleASCII(v) {
-			return nil, fmt.Errorf("%w: %s has characters outside printable ASCII", ErrMalformedResponse, name)
+	for _, i := range stringMembers[2:5] {
+		if !isVisibleASCII(f[i]) {
+			return nil, fmt.Errorf("%w: %s has characters outside printable ASCII", ErrMalformedResponse, memberNames[i])
 		}
 	}
+	requestTime = requestTime.Round(0) // expiry is compared on the wall clock (see SetExpiresOn)
 	t := &Token{
-		AccessToken:  *w.AccessToken,
-		TokenType:    w.TokenType,
-		RefreshToken: w.RefreshToken,
-		IDToken:      w.IDToken,
-		ClientInfo:   w.ClientInfo,
-		Scope:        w.Scope,
+		AccessToken:  f[mAccessToken],
+		TokenType:    f[mTokenType],
+		RefreshToken: f[mRefreshToken],
+		IDToken:      f[mIDToken],
+		ClientInfo:   f[mClientInfo],
+		Scope:        f[mScope],
 		RequestTime:  requestTime,
 		refreshIn:    -1,
 	}
@@ -116,16 +212,16 @@ func ParseToken(body []byte, requestTime time.Time) (*Token, error) {
 	} else if !isToken68Word(t.TokenType) {
 		return nil, fmt.Errorf("%w: token_type is not a word", ErrMalformedResponse)
 	}
-	if ri, ok, err := parseSeconds(w.RefreshIn); err != nil {
+	if ri, ok, err := parseSeconds(a[mRefreshIn]); err != nil {
 		return nil, fmt.Errorf("%w: refresh_in: %v", ErrMalformedResponse, err)
 	} else if ok {
 		t.refreshIn = ri
 	}
-	on, hasOn, err := parseSeconds(w.ExpiresOn)
+	on, hasOn, err := parseSeconds(a[mExpiresOn])
 	if err != nil {
 		return nil, fmt.Errorf("%w: expires_on: %v", ErrMalformedResponse, err)
 	}
-	in, hasIn, err := parseSeconds(w.ExpiresIn)
+	in, hasIn, err := parseSeconds(a[mExpiresIn])
 	if err != nil {
 		return nil, fmt.Errorf("%w: expires_in: %v", ErrMalformedResponse, err)
 	}
@@ -154,25 +250,39 @@ func ParseToken(body []byte, requestTime time.Time) (*Token, error) {
 // parseSeconds reads a JSON number or numeric string of whole seconds. Absent or null fields
 // report ok=false. Negative values, fractions and values too large for time arithmetic are
 // errors; callers apply their own plausibility limits.
-func parseSeconds(raw json.RawMessage) (d time.Duration, ok bool, err error) {
+func parseSeconds(raw []byte) (d time.Duration, ok bool, err error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return 0, false, nil
 	}
-	s := string(raw)
 	if raw[0] == '"' {
-		if err := json.Unmarshal(raw, &s); err != nil {
+		s, isString := stringValue(raw)
+		if !isString {
 			return 0, false, errors.New("not a string")
 		}
+		raw = []byte(s)
 	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
+	negative := false
+	if len(raw) > 0 && (raw[0] == '-' || raw[0] == '+') {
+		negative, raw = raw[0] == '-', raw[1:]
+	}
+	if len(raw) == 0 {
 		return 0, false, errors.New("not a whole number of seconds")
 	}
-	if n < 0 {
-		return 0, false, errors.New("negative")
+	var n int64
+	for _, c := range raw {
+		if c < '0' || c > '9' {
+			return 0, false, errors.New("not a whole number of seconds")
+		}
+		if n > 1<<40 { // ~34,000 years: beyond any epoch time; keeps Duration arithmetic safe
+			return 0, false, errors.New("out of range")
+		}
+		n = n*10 + int64(c-'0')
 	}
-	if n > 1<<40 { // ~34,000 years: beyond any epoch time; keeps Duration arithmetic safe
+	switch {
+	case negative && n != 0:
+		return 0, false, errors.New("negative")
+	case n > 1<<40:
 		return 0, false, errors.New("out of range")
 	}
 	return time.Duration(n) * time.Second, true, nil
@@ -236,33 +346,4 @@ func jsonErrorSummary(err error) string {
 	default:
 		return "invalid JSON"
 	}
-}
-
-// duplicateKey returns a top-level member name that occurs twice in a JSON object (already
-// known to be valid), or "". Names are those of the token response, so at most a few dozen.
-func duplicateKey(body []byte) string {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return ""
-	}
-	seen := map[string]bool{}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return ""
-		}
-		name, _ := t.(string)
-		if seen[name] {
-			if len(name) > 32 {
-				name = name[:32]
-			}
-			return name
-		}
-		seen[name] = true
-		var skip json.RawMessage
-		if dec.Decode(&skip) != nil {
-			return ""
-		}
-	}
-	return ""
 }
