@@ -19,7 +19,8 @@ import (
 const module = "github.com/entrakit/entrakit"
 
 // order lists the packages in import order: each may import only those before it.
-var order = []string{"authority", "oauth", "entra", "cache", "credential", "vscode"}
+// internal/cachecore is the engine room of cache, which credential drives too.
+var order = []string{"authority", "oauth", "entra", "internal/cachecore", "cache", "credential", "vscode"}
 
 // projectImports returns the project packages that the non-test files of dir import.
 func projectImports(t *testing.T, dir string) []string {

@@ -80,3 +80,40 @@ func ResolveTenant(defaultTenant, requested string, allowed []string, getenv fun
 		"the credential, or add \"*\" to AdditionallyAllowedTenants to allow acquiring tokens for any tenant",
 		ErrTenantNotAllowed, requested)
 }
+
+// Config is where a credential signs in: a validated authority, its default tenant, and the
+// tenants a request may name besides it. Every credential (and the VS Code credential) builds
+// one with NewConfig, so they validate their options the same way.
+type Config struct {
+	Authority Authority
+	Tenant    string   // the default tenant
+	Allowed   []string // AdditionallyAllowedTenants: tenant IDs, or "*" for any
+}
+
+// NewConfig validates a credential's authority option (see [Resolve]: the option, else
+// AZURE_AUTHORITY_HOST read through getenv, else the public cloud), its default tenant, and
+// its additionally allowed tenants. Errors wrap [ErrInvalidAuthority] or [ErrInvalidTenant].
+func NewConfig(authorityHost, tenantID string, allowed []string, getenv func(string) string) (Config, error) {
+	if err := ValidateTenantID(tenantID); err != nil {
+		return Config{}, err
+	}
+	auth, err := Resolve(authorityHost, getenv)
+	if err != nil {
+		return Config{}, err
+	}
+	for _, t := range allowed {
+		if t == "*" {
+			continue
+		}
+		if err := ValidateTenantID(t); err != nil {
+			return Config{}, fmt.Errorf("AdditionallyAllowedTenants: %w", err)
+		}
+	}
+	return Config{Authority: auth, Tenant: tenantID, Allowed: slices.Clone(allowed)}, nil
+}
+
+// ResolveTenant decides the tenant of a request that names requested ("" for the default),
+// by the rules of the package-level [ResolveTenant].
+func (c Config) ResolveTenant(requested string, getenv func(string) string) (string, error) {
+	return ResolveTenant(c.Tenant, requested, c.Allowed, getenv)
+}

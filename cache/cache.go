@@ -1,316 +1,151 @@
-// Package cache is entrakit's token cache: access tokens by key (authority host, tenant, client
-// ID, account, scope set and CAE on/off), refresh tokens by account, and the accounts signed in.
-// One Cache may be shared by many credentials and goroutines; with a Store it persists.
+// Package cache is entrakit's token cache: give one Cache to many credentials to share their
+// tokens, and a Store to keep tokens across restarts and share them between processes.
 //
-// The refresh decision (when a cached token is still good enough) is made by package
-// credential; this package only stores, finds and forgets. See docs/PROTOCOL.md, section
-// "The token cache".
+// The cache is partitioned: a partition is one account's tokens for one authority host and
+// client ID (its refresh token, its access tokens and its account record). Credentials read
+// access tokens without locks; every write is a transaction on one partition that, with a
+// Store, holds the partition's lock across processes, reloads the partition if another process
+// changed it, and saves it before the credential returns. So a refresh rewrites one account's
+// partition whatever the number of accounts stored, and no process ever redeems a refresh
+// token another one already rotated away. See docs/PROTOCOL.md, section "The token cache and
+// the refresh decision".
 //
 // # Security considerations
 //
-// A Cache holds secrets: access and refresh tokens. Its Format method prints only counts, never
-// a token, and it never logs one. CAE and non-CAE tokens never mix (CAE is part of the key).
-// A Store receives the secrets in its saved blob; persist it only where the user's other
-// secrets live (a 0600 file, an OS keyring).
+// A Cache holds secrets: access and refresh tokens. It never logs or prints one (Format prints
+// counts). A Store receives them in the blobs it saves: keep them where the user's other
+// secrets live. FileStore writes private files (0600 in a 0700 directory it checks), never
+// follows a symbolic link, and refuses files another user owns. What a Store returns is
+// validated before it is used: a blob of another partition, a token with an implausible
+// lifetime or a time in the future is rejected.
 package cache
 
 import (
 	"context"
 	"fmt"
-	"hash/maphash"
 	"log/slog"
-	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/entrakit/entrakit/internal/cachecore"
 )
 
-// Store is where a Cache persists: it loads and saves one versioned blob. Implementations must
-// be safe for concurrent use.
+// Store is where a Cache persists its partitions, each an opaque blob under an opaque key (the
+// keys are safe as file names and Redis keys). Implement it to keep tokens elsewhere (a
+// database, a secrets manager); FileStore is one. Implementations must be safe for concurrent
+// use.
+//
+// The Cache calls Load, Save and Delete for a key only while it holds that key's lock, and
+// holds a lock only while it decides, sends one token request and saves (never while it waits
+// to retry), so a lock is held for about one HTTP round trip.
 type Store interface {
-	// Load returns the saved blob, or nil and no error when nothing was saved yet.
-	Load(ctx context.Context) ([]byte, error)
-	// Save replaces the saved blob.
-	Save(ctx context.Context, data []byte) error
+	// Lock takes the exclusive lock of a partition, shared by every process (and machine, for
+	// a shared store) using the store, waiting at most until ctx ends, and returns its
+	// release. A lock that cannot be had must be an error: the Cache then reports the failure
+	// (or serves a still-valid cached token) and never works without the lock.
+	Lock(ctx context.Context, key string) (unlock func(), err error)
+
+	// Load returns a partition's blob and version (an opaque string that changes whenever the
+	// blob does), or a nil blob and "" when there is none. When since is not "" and the stored
+	// version is still since, Load may return (nil, since, nil) without reading the blob: the
+	// Cache's copy is current. A blob that cannot be used should be an error wrapping
+	// ErrUnreadable (the Cache logs it and treats the partition as empty until it saves).
+	Load(ctx context.Context, key, since string) (data []byte, version string, err error)
+
+	// Save replaces a partition's blob, atomically (a crash leaves the old blob or the new
+	// one), and returns the new version. prev is the version the Cache loaded ("" for none):
+	// a store that can tell another writer saved since (a lock that expired) must refuse with
+	// an error wrapping ErrConflict rather than overwrite a newer rotation.
+	Save(ctx context.Context, key string, data []byte, prev string) (version string, err error)
+
+	// Delete removes a partition; removing one that is not there is not an error.
+	Delete(ctx context.Context, key string) error
+
+	// List returns the keys of the stored partitions.
+	List(ctx context.Context) ([]string, error)
 }
+
+var _ cachecore.Store = Store(nil) // the two method sets are the same
+
+// Errors a Store returns (wrapped) and the Cache recognises.
+var (
+	// ErrUnreadable is wrapped by Load for a blob that cannot be used.
+	ErrUnreadable = cachecore.ErrUnreadable
+	// ErrConflict is wrapped by Save when the partition changed since the version loaded.
+	ErrConflict = cachecore.ErrConflict
+	// ErrLock is wrapped by the error of a token request that could not lock its partition.
+	ErrLock = cachecore.ErrLock
+)
+
+// FormatVersion is the version of the partition blobs a Cache saves. A blob of another
+// version is ignored (and logged), never misread, and replaced by the next good save.
+const FormatVersion = cachecore.FormatVersion
 
 // Options configure a Cache; nil means defaults.
 type Options struct {
-	Store  Store        // where the cache persists; nil keeps it in memory only
-	Logger *slog.Logger // problems with the Store (never a secret); nil is silent
-	Now    func() time.Time
+	// Store is where the cache persists; nil keeps it in memory only.
+	Store Store
+	// Logger receives problems with the Store (never a secret); nil is silent.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
 }
 
-// Key identifies an access token (docs/PROTOCOL.md#the-token-cache-and-the-refresh-decision).
-// Scopes are a set: their order does not matter.
-type Key struct {
-	Environment string // authority host, e.g. "login.microsoftonline.com"
-	Tenant      string
-	ClientID    string
-	Account     string // home account ID ("uid.utid"), or "" before one is known
-	Scopes      []string
-	CAE         bool
-}
-
-// AccessToken is a cached access token.
-type AccessToken struct {
-	Secret    string
-	TokenType string
-	ExpiresOn time.Time
-	RefreshOn time.Time // zero: no refresh hint
-	CachedAt  time.Time
-}
-
-// Account is a signed-in account, for display.
+// Account is a signed-in account, for display. It holds no secret.
 type Account struct {
-	HomeAccountID string
-	Environment   string
-	TenantID      string
-	Username      string
+	HomeAccountID string // "uid.utid" (Entra's client_info), or the id_token's sub
+	Environment   string // the authority host, e.g. "login.microsoftonline.com"
+	TenantID      string // the tenant the account signed in to
+	Username      string // preferred_username, when the sign-in asked for an id_token
 }
 
-// Cache stores tokens; it is safe for concurrent use. The zero value is not usable: call New.
+// Cache holds tokens of many accounts; it is safe for concurrent use and may be shared by many
+// credentials. The zero value is not usable: call New.
 type Cache struct {
-	mu        sync.RWMutex
-	at        map[atKey][]*atEntry
-	rt        map[rtKey]rtEntry
-	accounts  map[string]Account
-	puts      int // access tokens put so far
-	nextSweep int // sweep expired tokens when puts reaches this (amortised O(1) per put)
-	seed      maphash.Seed
-
-	store  Store
-	logger *slog.Logger
-	now    func() time.Time
-
-	tx    chan struct{} // one transaction (Locked) at a time in this process
-	inTx  atomic.Bool   // a transaction is running: saves wait for its end
-	dirty atomic.Bool   // something changed during the transaction
+	core *cachecore.Core
 }
 
-type atKey struct {
-	env, tenant, clientID, account string
-	scopes                         uint64 // order-insensitive hash of the scope set
-	cae                            bool
+func init() {
+	cachecore.SetUnwrap(func(v any) *cachecore.Core { return v.(*Cache).core })
 }
 
-type atEntry struct {
-	scopes []string // sorted copy
-	tok    AccessToken
-}
-
-type rtKey struct{ env, clientID, account string }
-
-// rtEntry is a refresh token, or a tombstone (empty secret) recording its removal, so that a
-// merge with another process's older copy cannot bring an evicted token back.
-type rtEntry struct {
-	secret   string
-	modified time.Time
-}
-
-// New returns an empty Cache, or one loaded from opts.Store. A Store that fails to load or holds
-// something unreadable is logged and the cache starts empty: it never blocks token acquisition.
+// New returns an empty Cache, persisting to opts.Store when it is set. It does no I/O: each
+// partition is read from the store when a credential first needs it.
 func New(opts *Options) (*Cache, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	c := &Cache{
-		at: map[atKey][]*atEntry{}, rt: map[rtKey]rtEntry{}, accounts: map[string]Account{},
-		store: opts.Store, logger: opts.Logger, now: opts.Now, seed: maphash.MakeSeed(),
-		tx: make(chan struct{}, 1), nextSweep: 256,
+	o := cachecore.Options{Logger: opts.Logger, Now: opts.Now}
+	if opts.Store != nil {
+		o.Store = opts.Store
 	}
-	if c.now == nil {
-		c.now = time.Now
-	}
-	if c.store != nil {
-		c.load(context.Background())
-	}
-	return c, nil
+	return &Cache{core: cachecore.New(o)}, nil
 }
 
-// AccessToken returns the cached token for k that has not expired at now. It does not allocate.
-func (c *Cache) AccessToken(k Key, now time.Time) (AccessToken, bool) {
-	ak := c.makeATKey(k)
-	c.mu.RLock()
-	for _, e := range c.at[ak] {
-		if sameSet(e.scopes, k.Scopes) && now.Before(e.tok.ExpiresOn) {
-			t := e.tok
-			c.mu.RUnlock()
-			return t, true
-		}
-	}
-	c.mu.RUnlock()
-	return AccessToken{}, false
-}
-
-// PutAccessToken stores t under k, replacing any token for the same key, and drops expired
-// access tokens from time to time.
-func (c *Cache) PutAccessToken(k Key, t AccessToken) {
-	c.putAccessToken(k, t)
-	c.save()
-}
-
-func (c *Cache) putAccessToken(k Key, t AccessToken) {
-	ak := c.makeATKey(k)
-	scopes := slices.Clone(k.Scopes)
-	slices.Sort(scopes)
-	c.mu.Lock()
-	bucket := c.at[ak]
-	replaced := false
-	for _, e := range bucket {
-		if sameSet(e.scopes, scopes) {
-			e.tok = t
-			replaced = true
-		}
-	}
-	if !replaced {
-		c.at[ak] = append(bucket, &atEntry{scopes: scopes, tok: t})
-	}
-	c.puts++
-	if c.puts >= c.nextSweep {
-		c.sweepLocked(c.now())
-	}
-	c.mu.Unlock()
-}
-
-// RefreshToken returns the refresh token of an account for a client.
-func (c *Cache) RefreshToken(env, clientID, account string) (string, bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	e := c.rt[rtKey{env, clientID, account}]
-	return e.secret, e.secret != ""
-}
-
-// PutRefreshToken stores (or, after rotation, replaces) an account's refresh token. With a
-// Store, it is saved before this returns (or, inside Locked, before Locked returns).
-func (c *Cache) PutRefreshToken(env, clientID, account, refreshToken string) {
-	c.mu.Lock()
-	c.rt[rtKey{env, clientID, account}] = rtEntry{secret: refreshToken, modified: c.now()}
-	c.mu.Unlock()
-	c.save()
-}
-
-// RemoveRefreshToken forgets an account's refresh token if it is still refreshToken (another
-// credential may have rotated it meanwhile). It reports whether it removed it.
-func (c *Cache) RemoveRefreshToken(env, clientID, account, refreshToken string) bool {
-	k := rtKey{env, clientID, account}
-	c.mu.Lock()
-	removed := c.rt[k].secret == refreshToken && refreshToken != ""
-	if removed {
-		c.rt[k] = rtEntry{modified: c.now()} // a tombstone
-	}
-	c.mu.Unlock()
-	if removed {
-		c.save()
-	}
-	return removed
-}
-
-// PutAccount records a signed-in account.
-func (c *Cache) PutAccount(a Account) {
-	c.mu.Lock()
-	c.accounts[a.HomeAccountID] = a
-	c.mu.Unlock()
-	c.save()
-}
-
-// Accounts returns the recorded accounts, sorted by home account ID.
+// Accounts returns the accounts signed in, in memory or in the store, sorted by home account ID
+// (one per authority host and home account ID). Problems with the store are logged.
 func (c *Cache) Accounts() []Account {
-	c.mu.RLock()
-	out := make([]Account, 0, len(c.accounts))
-	for _, a := range c.accounts {
-		out = append(out, a)
+	ctx, cancel := context.WithTimeout(context.Background(), cachecore.DefaultLockWait)
+	defer cancel()
+	var out []Account
+	for _, a := range c.core.Accounts(ctx) {
+		out = append(out, Account(a))
 	}
-	c.mu.RUnlock()
-	slices.SortFunc(out, func(a, b Account) int {
-		if a.HomeAccountID < b.HomeAccountID {
-			return -1
-		}
-		if a.HomeAccountID > b.HomeAccountID {
-			return 1
-		}
-		return 0
-	})
 	return out
 }
 
-// Len returns the number of cached access tokens and refresh tokens.
-func (c *Cache) Len() (accessTokens, refreshTokens int) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	for _, b := range c.at {
-		accessTokens += len(b)
+// RemoveAccount signs an account out: every partition of homeAccountID (its refresh and access
+// tokens and its account record, for any client and authority host) is removed from memory
+// and from the store, under each partition's lock. Credentials bound to the account then fail
+// until it signs in again.
+func (c *Cache) RemoveAccount(ctx context.Context, homeAccountID string) error {
+	if homeAccountID == "" {
+		return fmt.Errorf("cache: RemoveAccount needs a home account ID")
 	}
-	for _, e := range c.rt {
-		if e.secret != "" {
-			refreshTokens++
-		}
-	}
-	return accessTokens, refreshTokens
-}
-
-// Sweep drops access tokens that have expired at now.
-func (c *Cache) Sweep(now time.Time) {
-	c.mu.Lock()
-	c.sweepLocked(now)
-	c.mu.Unlock()
-}
-
-func (c *Cache) sweepLocked(now time.Time) {
-	live := 0
-	defer func() { c.nextSweep = c.puts + max(256, live) }()
-	for k, b := range c.at {
-		b = slices.DeleteFunc(b, func(e *atEntry) bool { return !now.Before(e.tok.ExpiresOn) })
-		if len(b) == 0 {
-			delete(c.at, k)
-		} else {
-			c.at[k] = b
-		}
-		live += len(b)
-	}
+	return c.core.RemoveAccount(ctx, homeAccountID)
 }
 
 // Format prints counts only, never a token.
 func (c *Cache) Format(f fmt.State, verb rune) {
-	ats, rts := c.Len()
-	fmt.Fprintf(f, "cache.Cache{access tokens: %d, refresh tokens: %d, persistent: %t}", ats, rts, c.store != nil)
-}
-
-// Format prints the token with its secret redacted.
-func (t AccessToken) Format(f fmt.State, verb rune) {
-	fmt.Fprintf(f, "cache.AccessToken{Secret:[REDACTED] TokenType:%s ExpiresOn:%s RefreshOn:%s}",
-		t.TokenType, t.ExpiresOn.Format(time.RFC3339), t.RefreshOn.Format(time.RFC3339))
-}
-
-func (c *Cache) makeATKey(k Key) atKey {
-	return atKey{env: k.Environment, tenant: k.Tenant, clientID: k.ClientID, account: k.Account,
-		scopes: c.scopeHash(k.Scopes), cae: k.CAE}
-}
-
-// scopeHash is order-insensitive: the sum of each scope's hash.
-func (c *Cache) scopeHash(scopes []string) uint64 {
-	var sum uint64
-	for _, s := range scopes {
-		sum += maphash.String(c.seed, s)
-	}
-	return sum
-}
-
-// sameSet reports whether req and sorted (sorted) hold the same set of scopes, without
-// allocating. Both directions are checked so that duplicates cannot fake a match.
-func sameSet(sorted, req []string) bool {
-	if len(sorted) != len(req) {
-		return false
-	}
-	for _, s := range req {
-		if _, ok := slices.BinarySearch(sorted, s); !ok {
-			return false
-		}
-	}
-	for _, s := range sorted {
-		if !slices.Contains(req, s) {
-			return false
-		}
-	}
-	return true
+	parts, ats, rts := c.core.Stats()
+	fmt.Fprintf(f, "cache.Cache{partitions: %d, access tokens: %d, refresh tokens: %d, persistent: %t}", parts, ats, rts, c.core.Persistent())
 }

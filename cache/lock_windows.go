@@ -42,7 +42,3 @@ func unlock(f *os.File) error {
 	}
 	return nil
 }
-
-// syncDir is not needed on Windows: MoveFileEx is durable enough and directories cannot be
-// opened for sync.
-func syncDir(string) {}

@@ -14,14 +14,27 @@ import (
 
 // AuthorizationCodeOptions configure an AuthorizationCode credential; nil means defaults.
 type AuthorizationCodeOptions struct {
-	ClientSecret               string   // confidential clients
-	CodeVerifier               string   // PKCE verifier used when the code was requested
-	AuthorityHost              string   // "login.microsoftonline.com" or "https://host[:port]"; default AZURE_AUTHORITY_HOST, else the public cloud
-	AdditionallyAllowedTenants []string // tenants besides tenantID that requests may name; "*" allows any
-	HTTPClient                 *http.Client
-	Cache                      *cache.Cache     // share/persist tokens; nil = private in-memory cache
-	Logger                     *slog.Logger     // nil = silent
-	Now                        func() time.Time // the clock; nil = time.Now (for tests)
+	// ClientSecret authenticates a confidential client (a web app); empty for public clients.
+	ClientSecret string
+	// CodeVerifier is the PKCE verifier whose challenge the authorize request sent.
+	CodeVerifier string
+	// AuthorityHost is "login.microsoftonline.com" or "https://host[:port]"; empty means
+	// AZURE_AUTHORITY_HOST, else the public cloud.
+	AuthorityHost string
+	// AdditionallyAllowedTenants are the tenants besides tenantID that requests may name;
+	// "*" allows any.
+	AdditionallyAllowedTenants []string
+	// HTTPClient sends the token requests (it never follows their redirects); nil means a
+	// client shared by every credential built without one.
+	HTTPClient *http.Client
+	// Cache shares and persists tokens; nil means a private in-memory cache.
+	Cache *cache.Cache
+	// Logger receives events and metadata, never a secret; nil is silent.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Retry bounds the retries of a token request; the zero value means the defaults.
+	Retry RetryOptions
 }
 
 // Format prints the options with ClientSecret and CodeVerifier redacted.
@@ -62,20 +75,20 @@ func NewAuthorizationCode(tenantID, clientID, authCode, redirectURI string, opts
 			return nil, fmt.Errorf("%w: %w", ErrInvalidInput, err)
 		}
 	}
-	e, err := newEngine("AuthorizationCodeCredential", tenantID, clientID, RefreshTokenOptions{
+	s, err := newSettings("AuthorizationCodeCredential", tenantID, clientID, &RefreshTokenOptions{
 		ClientSecret: opts.ClientSecret, AuthorityHost: opts.AuthorityHost,
 		AdditionallyAllowedTenants: opts.AdditionallyAllowedTenants, HTTPClient: opts.HTTPClient,
-		Cache: opts.Cache, Logger: opts.Logger, Now: opts.Now,
+		Cache: opts.Cache, Logger: opts.Logger, Now: opts.Now, Retry: opts.Retry,
 	})
 	if err != nil {
 		return nil, err
 	}
 	verifier := opts.CodeVerifier
-	first := newFirstGrant(authCode, false, func(code string, r request) url.Values {
+	first := newFirstGrant(authCode, false, func(code string, r *request) url.Values {
 		return oauth.AuthCodeGrant{ClientID: clientID, Code: code, RedirectURI: redirectURI, Scopes: r.scopes,
 			ClientSecret: opts.ClientSecret, CodeVerifier: verifier, Claims: r.claims}.Form()
 	})
-	return &AuthorizationCode{userCredential{e: e, first: first}}, nil
+	return &AuthorizationCode{userCredential{e: newEngine(s), first: first}}, nil
 }
 
 // Format prints the client, tenant, authority and account; never a secret.

@@ -2,429 +2,203 @@ package credential
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"net/url"
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/entrakit/entrakit/authority"
-	"github.com/entrakit/entrakit/cache"
 	"github.com/entrakit/entrakit/entra"
+	"github.com/entrakit/entrakit/internal/cachecore"
 	"github.com/entrakit/entrakit/oauth"
 )
 
-// Refresh timing (DESIGN section 3; the reference's GetTokenMixin).
-const (
-	refreshWindow   = 5 * time.Minute  // refresh when this close to expiry
-	refreshThrottle = 30 * time.Second // after an attempt, use the cached token this long
-)
+// engine is the token lifecycle the credentials share. GetToken is one pass
+// (docs/PROTOCOL.md#the-token-cache-and-the-refresh-decision): one lookup in the bound
+// account's partition and the refresh policy (decide); when a request is needed, one
+// single-flight per key, and inside the partition's transaction: reload, look again, exchange,
+// store.
+type engine struct {
+	settings
+	client oauth.Client
+	core   *cachecore.Core
+	// sleep waits between retries, outside any lock; tests replace it.
+	sleep func(context.Context, time.Duration) error
+
+	closed  atomic.Bool
+	part    atomic.Pointer[cachecore.Partition] // the bound account's partition; nil before binding
+	flights inflight[*cachecore.Entry]
+}
+
+func newEngine(s settings) *engine {
+	e := &engine{settings: s, sleep: sleepCtx}
+	e.client = s.oauthClient()
+	if s.cache != nil {
+		e.core = cachecore.Of(s.cache)
+	} else {
+		e.core = cachecore.New(cachecore.Options{Now: s.now})
+	}
+	return e
+}
 
 // request is one token request, validated and resolved.
 type request struct {
-	scopes  []string
-	tenant  string // resolved
-	claims  string // merged with CAE, as sent
-	cae     bool
-	account string
+	scopes    []string
+	tenant    string // resolved
+	claims    string // the caller's claims merged with CAE's, as sent
+	cae       bool
+	hasClaims bool // the caller sent claims: the cache is not read
 }
 
-// engine is the token lifecycle shared by the credentials: validation, tenant resolution, the
-// cache key, the refresh decision, one request per key at a time, and storing responses.
-type engine struct {
-	name     string
-	clientID string
-	tenant   string
-	secret   string
-	auth     authority.Authority
-	allowed  []string
-	client   oauth.Client
-	ownHTTP  *http.Client // closed by Close when we made it
-	cache    *cache.Cache
-	logger   *slog.Logger
-	now      func() time.Time
-
-	account atomic.Pointer[string] // bound home account ID; nil before binding
-	closed  atomic.Bool
-	hot     atomic.Pointer[hotToken] // the last token fetched: the hot path checks it first
-
-	mu      sync.Mutex
-	flights map[string]*flight
-	lastTry map[string]time.Time
-}
-
-// hotToken is the last token this credential fetched, for the credential's own tenant. Services
-// usually ask for one scope set again and again: checking this first spares the shared cache's
-// map and lock. It is only a shortcut: freshness is checked on every use, and a miss goes to the
-// cache.
-// A credential is bound to one account before it stores any token, so the memo needs no account.
-type hotToken struct {
-	scopes     []string // as requested
-	cae        bool
-	info       AccessTokenInfo
-	freshUntil time.Time // when a refresh becomes due: 5 minutes before expiry, or RefreshOn
-}
-
-type flight struct {
-	done chan struct{}
-	info AccessTokenInfo
-	err  error
-}
-
-// newEngine validates what every credential shares; the options are RefreshTokenOptions because
-// those are exactly the shared ones (AuthorizationCodeOptions adds only CodeVerifier).
-func newEngine(name, tenantID, clientID string, o RefreshTokenOptions) (*engine, error) {
-	if err := authority.ValidateTenantID(tenantID); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidInput, err)
+// cached is the hot path: the bound account's cached token for opts when no refresh is due.
+// It serves requests without claims for the credential's own tenant, validates nothing (only
+// validated keys are ever cached, and a miss goes on to the full path, which validates before
+// any network call), locks nothing and allocates nothing.
+func (e *engine) cached(opts *TokenRequestOptions) *cachecore.Entry {
+	if opts.Claims != "" || (opts.TenantID != "" && opts.TenantID != e.cfg.Tenant) || e.closed.Load() {
+		return nil
 	}
-	if strings.TrimSpace(clientID) == "" || !validScope(clientID) {
-		return nil, fmt.Errorf("%w: a client ID is required (the application ID of the app registration)", ErrInvalidInput)
+	p := e.part.Load()
+	if p == nil {
+		return nil
 	}
-	auth, err := authority.Resolve(o.AuthorityHost, os.Getenv)
+	ent := p.Lookup(e.cfg.Tenant, opts.Scopes, opts.EnableCAE)
+	if ent == nil || decide(ent, e.now()) != serve {
+		return nil
+	}
+	return ent
+}
+
+// get returns a token for opts: the hot path, else the full pass.
+func (e *engine) get(ctx context.Context, method string, opts *TokenRequestOptions, first *firstGrant) (*cachecore.Entry, error) {
+	if ent := e.cached(opts); ent != nil {
+		if e.logger != nil {
+			e.logAcquired(ctx, opts.Scopes, e.cfg.Tenant, "cache", ent.Token.ExpiresOn)
+		}
+		return ent, nil
+	}
+	r, err := e.prepare(method, opts)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidInput, err)
+		return nil, err
 	}
-	for _, t := range o.AdditionallyAllowedTenants {
-		if t == "*" {
-			continue
-		}
-		if err := authority.ValidateTenantID(t); err != nil {
-			return nil, fmt.Errorf("%w: AdditionallyAllowedTenants: %w", ErrInvalidInput, err)
+	if first.pending.Load() {
+		if ent, redeemed, err := e.redeem(ctx, r, first); redeemed {
+			return ent, err
 		}
 	}
-	e := &engine{
-		name: name, clientID: clientID, tenant: tenantID, secret: o.ClientSecret, auth: auth,
-		allowed: slices.Clone(o.AdditionallyAllowedTenants), cache: o.Cache, logger: o.Logger, now: o.Now,
-		flights: map[string]*flight{}, lastTry: map[string]time.Time{},
+	p := e.partition()
+	if p == nil {
+		return nil, e.noToken()
 	}
-	if e.now == nil {
-		e.now = time.Now
+	var ent *cachecore.Entry
+	act := fetch
+	if !r.hasClaims { // a request with claims asks for a new token: the cache is not read
+		ent = p.Lookup(r.tenant, r.scopes, r.cae)
+		act = decide(ent, e.now())
 	}
-	hc := o.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
-		e.ownHTTP = hc
+	if act == serve {
+		e.logAcquired(ctx, r.scopes, r.tenant, "cache", ent.Token.ExpiresOn)
+		return ent, nil
 	}
-	e.client = oauth.Client{HTTPClient: hc, Now: e.now, Logger: o.Logger}
-	if e.cache == nil {
-		e.cache, _ = cache.New(&cache.Options{Now: e.now})
+	got, err := e.flights.do(ctx, r.flightKey(), isContextErr, func() (*cachecore.Entry, error) { return e.refresh(ctx, r, p) })
+	if err != nil && act == refreshOrServe {
+		ent.MarkAttempt(e.now())
+		e.warn(ctx, "refresh before expiry failed; using the cached token", r, err)
+		e.logAcquired(ctx, r.scopes, r.tenant, "cache", ent.Token.ExpiresOn)
+		return ent, nil
 	}
-	return e, nil
-}
-
-// boundAccount returns the home account ID the credential is bound to, or "".
-func (e *engine) boundAccount() string {
-	if p := e.account.Load(); p != nil {
-		return *p
+	if err != nil && isContextErr(err) && !errors.As(err, new(*AuthenticationFailedError)) {
+		return nil, e.ctxErr(ctx, err)
 	}
-	return ""
+	return got, err
 }
 
 // prepare validates a request and resolves its tenant and claims. No network I/O.
-func (e *engine) prepare(method string, opts *TokenRequestOptions) (request, error) {
+func (e *engine) prepare(method string, opts *TokenRequestOptions) (*request, error) {
 	if e.closed.Load() {
-		return request{}, fmt.Errorf("%s: %w", e.name, ErrClosed)
+		return nil, fmt.Errorf("%s: %w", e.name, ErrClosed)
 	}
 	if err := validateRequest(method, opts); err != nil {
-		return request{}, err
+		return nil, err
 	}
-	tenant, err := authority.ResolveTenant(e.tenant, opts.TenantID, e.allowed, os.Getenv)
+	tenant, err := e.cfg.ResolveTenant(opts.TenantID, os.Getenv)
 	if err != nil {
-		return request{}, fmt.Errorf("%w: %w", ErrInvalidInput, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidInput, err)
 	}
 	claims := opts.Claims
 	if claims != "" || opts.EnableCAE {
 		if claims, err = entra.MergeClaims(opts.Claims, opts.EnableCAE); err != nil {
-			return request{}, fmt.Errorf("%w: %w", ErrInvalidInput, err)
+			return nil, fmt.Errorf("%w: %w", ErrInvalidInput, err)
 		}
 	}
-	return request{scopes: opts.Scopes, tenant: tenant, claims: claims, cae: opts.EnableCAE, account: e.boundAccount()}, nil
+	return &request{scopes: opts.Scopes, tenant: tenant, claims: claims, cae: opts.EnableCAE, hasClaims: opts.Claims != ""}, nil
 }
 
-func (e *engine) key(r *request) cache.Key {
-	return cache.Key{Environment: e.auth.Host(), Tenant: r.tenant, ClientID: e.clientID, Account: r.account, Scopes: r.scopes, CAE: r.cae}
-}
-
-// get is the refresh decision for a bound credential (docs/PROTOCOL.md#the-token-cache-and-the-refresh-decision).
-// fetch performs the token request.
-//
-//	no token or expired            -> fetch; errors are returned
-//	an attempt in the last 30 s    -> the cached token
-//	past RefreshOn or < 5 min left -> fetch; on failure the still-valid cached token
-//	otherwise                      -> the cached token
-//
-// A request with claims skips the cache read. Concurrent callers of one key share one fetch.
-func (e *engine) get(ctx context.Context, r request, hasClaims bool, fetch func(context.Context, request) (AccessTokenInfo, error)) (AccessTokenInfo, error) {
-	now := e.now()
-	if !hasClaims {
-		if t, ok := e.cache.AccessToken(e.key(&r), now); ok {
-			if e.isFresh(t, now) || e.throttled(r, now) {
-				e.logAcquired(ctx, r, "cache", t.ExpiresOn)
-				return infoOf(t), nil
-			}
-			info, err := e.shared(ctx, r, fetch)
-			if err != nil {
-				e.warn(ctx, "refresh before expiry failed; using the cached token", r, err)
-				e.logAcquired(ctx, r, "cache", t.ExpiresOn)
-				return infoOf(t), nil
-			}
-			return info, nil
-		}
-	}
-	return e.shared(ctx, r, fetch)
-}
-
-// fresh is the hot path: a cached token that needs no refresh, for a request without claims
-// for the credential's own tenant. It validates nothing: only validated scope sets are ever
-// cached, so an invalid request cannot hit, and a miss goes on to the full path, which
-// validates before any network call. It does not allocate.
-func (e *engine) fresh(opts *TokenRequestOptions) (AccessTokenInfo, bool) {
-	if e.closed.Load() || (opts.TenantID != "" && opts.TenantID != e.tenant) {
-		return AccessTokenInfo{}, false
-	}
-	now := e.now()
-	if h := e.hot.Load(); h != nil && now.Before(h.freshUntil) && h.cae == opts.EnableCAE && sameScopes(h.scopes, opts.Scopes) {
-		return h.info, true
-	}
-	t, ok := e.cache.AccessToken(e.key(&request{scopes: opts.Scopes, tenant: e.tenant, cae: opts.EnableCAE, account: e.boundAccount()}), now)
-	if !ok || !e.isFresh(t, now) {
-		return AccessTokenInfo{}, false
-	}
-	return infoOf(t), true
-}
-
-func flightKey(r request) string {
+// flightKey: concurrent callers share a request when they would send the same one.
+func (r *request) flightKey() string {
 	s := slices.Clone(r.scopes)
 	slices.Sort(s)
-	return fmt.Sprintf("%s\x00%s\x00%t\x00%s\x00%s", r.tenant, r.account, r.cae, r.claims, strings.Join(s, " "))
+	return fmt.Sprintf("%s\x00%t\x00%s\x00%s", r.tenant, r.cae, r.claims, strings.Join(s, " "))
 }
 
-func (e *engine) throttled(r request, now time.Time) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	last, ok := e.lastTry[flightKey(r)]
-	return ok && now.Sub(last) < refreshThrottle
+// partition returns the bound account's partition (nil before binding), looking it up again
+// when RemoveAccount forgot it.
+func (e *engine) partition() *cachecore.Partition {
+	p := e.part.Load()
+	if p != nil && p.Removed() {
+		np := e.core.Partition(p.ID())
+		e.part.CompareAndSwap(p, np)
+		p = np
+	}
+	return p
 }
 
-// shared runs fetch once for all concurrent callers of the same key. A caller whose context
-// ends stops waiting; if the leader's context ended, the others try again with theirs.
-func (e *engine) shared(ctx context.Context, r request, fetch func(context.Context, request) (AccessTokenInfo, error)) (AccessTokenInfo, error) {
-	fk := flightKey(r)
-	for {
-		e.mu.Lock()
-		if f, ok := e.flights[fk]; ok {
-			e.mu.Unlock()
-			select {
-			case <-f.done:
-				if f.err != nil && isContextErr(f.err) && ctx.Err() == nil {
-					continue
-				}
-				return f.info, f.err
-			case <-ctx.Done():
-				return AccessTokenInfo{}, e.ctxErr(ctx)
-			}
-		}
-		f := &flight{done: make(chan struct{})}
-		e.flights[fk] = f
-		e.lastTry[fk] = e.now()
-		e.mu.Unlock()
-
-		f.info, f.err = fetch(ctx, r)
-
-		e.mu.Lock()
-		delete(e.flights, fk)
-		e.mu.Unlock()
-		close(f.done)
-		return f.info, f.err
+// boundAccount returns the home account ID the credential is bound to, or "".
+func (e *engine) boundAccount() string {
+	if p := e.part.Load(); p != nil {
+		return p.ID().HomeAccountID
 	}
+	return ""
 }
 
-func (e *engine) ctxErr(ctx context.Context) error {
-	return &AuthenticationFailedError{Credential: e.name, Err: ctx.Err()}
+func (e *engine) noToken() error {
+	return &AuthenticationFailedError{Credential: e.name,
+		Err: fmt.Errorf("no authorization code, cached access token, or refresh token available")}
 }
 
-// exchange sends one grant and completes the expiry of its answer.
-func (e *engine) exchange(ctx context.Context, r request, form url.Values) (*oauth.Token, error) {
-	endpoint, err := e.auth.TokenEndpoint(r.tenant)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidInput, err)
+func (e *engine) ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		err = ctx.Err()
 	}
-	tok, err := e.client.Exchange(ctx, endpoint, form)
-	if err != nil {
-		return nil, authFailed(e.name, err)
-	}
-	if tok.ExpiresOn.IsZero() {
-		exp, jerr := entra.ExpiryFromJWT(tok.AccessToken)
-		if jerr != nil || !exp.After(tok.RequestTime) || exp.Sub(tok.RequestTime) > oauth.MaxLifetime {
-			return nil, &AuthenticationFailedError{Credential: e.name, StatusCode: http.StatusOK,
-				Err: fmt.Errorf("%w: no expires_on or expires_in, and the access token has no usable JWT exp", oauth.ErrMalformedResponse)}
-		}
-		tok.SetExpiresOn(exp)
-	}
-	return tok, nil
+	return &AuthenticationFailedError{Credential: e.name, Err: err}
 }
 
-// store caches a token response under the account it names and returns the token info. A new
-// refresh token replaces the old one before this returns (rotation, RFC 6749 section 10.4;
-// docs/PROTOCOL.md#the-refresh-token-grant-and-rotation).
-func (e *engine) store(r request, tok *oauth.Token, account string) AccessTokenInfo {
-	env := e.auth.Host()
-	if tok.RefreshToken != "" {
-		e.cache.PutRefreshToken(env, e.clientID, account, tok.RefreshToken)
-	}
-	r.account = account
-	e.cache.PutAccessToken(e.key(&r), cache.AccessToken{
-		Secret: tok.AccessToken, TokenType: tok.TokenType, ExpiresOn: tok.ExpiresOn, RefreshOn: tok.RefreshOn, CachedAt: tok.RequestTime,
-	})
-	info := AccessTokenInfo{Token: tok.AccessToken, ExpiresOn: tok.ExpiresOn, TokenType: tok.TokenType, RefreshOn: tok.RefreshOn}
-	if r.tenant == e.tenant && r.claims == "" || r.tenant == e.tenant && r.cae && r.claims == capabilityOnly {
-		until := info.ExpiresOn.Add(-refreshWindow)
-		if !info.RefreshOn.IsZero() && info.RefreshOn.Before(until) {
-			until = info.RefreshOn
-		}
-		e.hot.Store(&hotToken{scopes: slices.Clone(r.scopes), cae: r.cae, info: info, freshUntil: until})
-	}
-	return info
-}
-
-// capabilityOnly is what a CAE request without claims sends: its token may serve later CAE
-// requests without claims.
-const capabilityOnly = `{"access_token":{"xms_cc":{"values":["CP1"]}}}`
-
-// sameScopes reports whether two scope lists hold the same set; the usual case, the same list in
-// the same order, is checked first. It does not allocate.
-func sameScopes(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	ordered := true
-	for i := range a {
-		if a[i] != b[i] {
-			ordered = false
-			break
-		}
-	}
-	if ordered {
-		return true
-	}
-	for _, s := range a {
-		if !slices.Contains(b, s) {
-			return false
-		}
-	}
-	for _, s := range b {
-		if !slices.Contains(a, s) {
-			return false
-		}
-	}
-	return true
-}
-
-// bind records the account a first response signed in (client_info uid.utid, else id_token
-// sub; docs/PROTOCOL.md#redeeming-the-code); with neither, a private anonymous ID so that a
-// shared cache never mixes accounts.
-func (e *engine) bind(tok *oauth.Token, tenant string) string {
-	id, claims := entra.HomeAccountID(tok.ClientInfo, tok.IDToken)
-	if id == "" {
-		var b [12]byte
-		_, _ = rand.Read(b[:])
-		id = "anonymous-" + hex.EncodeToString(b[:])
-	} else {
-		e.cache.PutAccount(cache.Account{HomeAccountID: id, Environment: e.auth.Host(), TenantID: tenant, Username: claims.PreferredUsername})
-	}
-	e.account.Store(&id)
-	return id
-}
-
-// refresh redeems the bound account's cached refresh token for r, as one cache transaction:
-// with a shared persistent cache, another process may have refreshed meanwhile, so the cache is
-// reloaded first and a fresh token found there is used instead of a request.
-func (e *engine) refresh(ctx context.Context, r request) (AccessTokenInfo, error) {
-	var info AccessTokenInfo
-	err := e.cache.Locked(ctx, func() error {
-		if r.claims == "" {
-			if t, ok := e.cache.AccessToken(e.key(&r), e.now()); ok && e.isFresh(t, e.now()) {
-				info = infoOf(t)
-				return nil
-			}
-		}
-		var err error
-		info, err = e.refreshLocked(ctx, r)
-		return err
-	})
-	if err != nil && isContextErr(err) && !errors.As(err, new(*AuthenticationFailedError)) {
-		return AccessTokenInfo{}, e.ctxErr(ctx)
-	}
-	return info, err
-}
-
-func (e *engine) refreshLocked(ctx context.Context, r request) (AccessTokenInfo, error) {
-	env := e.auth.Host()
-	rt, ok := e.cache.RefreshToken(env, e.clientID, r.account)
-	if !ok {
-		return AccessTokenInfo{}, &AuthenticationFailedError{Credential: e.name,
-			Err: errors.New("no authorization code, cached access token, or refresh token available")}
-	}
-	form := oauth.RefreshGrant{ClientID: e.clientID, RefreshToken: rt, Scopes: r.scopes, ClientSecret: e.secret, Claims: r.claims}.Form()
-	tok, err := e.exchange(ctx, r, form)
-	if err != nil {
-		var af *AuthenticationFailedError
-		if errors.As(err, &af) && refreshTokenIsDead(af) {
-			e.cache.RemoveRefreshToken(env, e.clientID, r.account, rt)
-		}
-		return AccessTokenInfo{}, err
-	}
-	info := e.store(r, tok, r.account)
-	e.logAcquired(ctx, r, "network", info.ExpiresOn)
-	return info, nil
-}
-
-// refreshTokenIsDead (docs/PROTOCOL.md#errors): invalid_grant means the refresh token is unusable (revoked, expired,
-// malformed) unless the error asks for an interaction instead: a claims challenge (AADSTS50076
-// and other conditional access) or an interaction suberror. Then the token is still good for the
-// answer to the challenge and is kept. (The reference evicts on every invalid_grant, which makes
-// answering a claims challenge impossible.)
-func refreshTokenIsDead(af *AuthenticationFailedError) bool {
-	if af.ErrorCode != "invalid_grant" || af.Claims != "" {
-		return false
-	}
-	switch af.SubError {
-	case "basic_action", "additional_action", "message_only", "consent_required", "user_password_expired":
-		return false
-	}
-	return true
-}
-
-// isFresh: no refresh is due (more than 5 minutes left and before RefreshOn).
-func (e *engine) isFresh(t cache.AccessToken, now time.Time) bool {
-	return t.ExpiresOn.Sub(now) > refreshWindow && (t.RefreshOn.IsZero() || now.Before(t.RefreshOn))
-}
-
-func (e *engine) close() {
-	e.closed.Store(true)
-	if e.ownHTTP != nil {
-		e.ownHTTP.CloseIdleConnections()
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 
-func (e *engine) logAcquired(ctx context.Context, r request, source string, exp time.Time) {
+func (e *engine) close() { e.closed.Store(true) }
+
+func (e *engine) logAcquired(ctx context.Context, scopes []string, tenant, source string, exp time.Time) {
 	if e.logger == nil || !e.logger.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
 	e.logger.LogAttrs(ctx, slog.LevelInfo, "entrakit: token acquired",
-		slog.String("credential", e.name), slog.Any("scopes", r.scopes), slog.String("tenant", r.tenant),
+		slog.String("credential", e.name), slog.Any("scopes", scopes), slog.String("tenant", tenant),
 		slog.String("source", source), slog.Time("expires_on", exp))
 }
 
-func (e *engine) warn(ctx context.Context, msg string, r request, err error) {
+func (e *engine) warn(ctx context.Context, msg string, r *request, err error) {
 	if e.logger == nil {
 		return
 	}
@@ -435,9 +209,5 @@ func (e *engine) warn(ctx context.Context, msg string, r request, err error) {
 
 // describe prints a credential's public identity, never a secret.
 func (e *engine) describe(typ string) string {
-	return fmt.Sprintf("%s{ClientID:%s TenantID:%s Authority:%s Account:%q}", typ, e.clientID, e.tenant, e.auth.URL(), e.boundAccount())
-}
-
-func infoOf(t cache.AccessToken) AccessTokenInfo {
-	return AccessTokenInfo{Token: t.Secret, ExpiresOn: t.ExpiresOn, TokenType: t.TokenType, RefreshOn: t.RefreshOn}
+	return fmt.Sprintf("%s{ClientID:%s TenantID:%s Authority:%s Account:%q}", typ, e.clientID, e.cfg.Tenant, e.cfg.Authority.URL(), e.boundAccount())
 }

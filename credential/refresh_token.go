@@ -8,19 +8,21 @@ import (
 	"time"
 
 	"github.com/entrakit/entrakit/cache"
+	"github.com/entrakit/entrakit/internal/cachecore"
 	"github.com/entrakit/entrakit/oauth"
 )
 
 // RefreshTokenOptions configure a RefreshToken credential; nil means defaults. The fields are
 // those of AuthorizationCodeOptions except CodeVerifier.
 type RefreshTokenOptions struct {
-	ClientSecret               string
-	AuthorityHost              string
-	AdditionallyAllowedTenants []string
-	HTTPClient                 *http.Client
-	Cache                      *cache.Cache
-	Logger                     *slog.Logger
+	ClientSecret               string       // confidential clients
+	AuthorityHost              string       // as in AuthorizationCodeOptions
+	AdditionallyAllowedTenants []string     // "*" allows any
+	HTTPClient                 *http.Client // nil means a shared client
+	Cache                      *cache.Cache // nil means a private in-memory cache
+	Logger                     *slog.Logger // nil is silent
 	Now                        func() time.Time
+	Retry                      RetryOptions
 }
 
 // Format prints the options with ClientSecret redacted.
@@ -57,14 +59,15 @@ func newRefreshToken(name, tenantID, clientID, refreshToken string, opts *Refres
 	if refreshToken == "" || !validScope(refreshToken) {
 		return nil, fmt.Errorf("%w: a refresh token is required and is printable ASCII without spaces", ErrInvalidInput)
 	}
-	e, err := newEngine(name, tenantID, clientID, *opts)
+	s, err := newSettings(name, tenantID, clientID, opts)
 	if err != nil {
 		return nil, err
 	}
-	first := newFirstGrant(refreshToken, true, func(rt string, r request) url.Values {
-		return oauth.RefreshGrant{ClientID: clientID, RefreshToken: rt, Scopes: r.scopes, ClientSecret: opts.ClientSecret, Claims: r.claims}.Form()
+	secret := opts.ClientSecret
+	first := newFirstGrant(refreshToken, true, func(rt string, r *request) url.Values {
+		return oauth.RefreshGrant{ClientID: clientID, RefreshToken: rt, Scopes: r.scopes, ClientSecret: secret, Claims: r.claims}.Form()
 	})
-	return &RefreshToken{userCredential{e: e, first: first}}, nil
+	return &RefreshToken{userCredential{e: newEngine(s), first: first}}, nil
 }
 
 // NewFromCache makes a credential for an account already in opts.Cache (see cache.Accounts),
@@ -77,12 +80,12 @@ func NewFromCache(tenantID, clientID, homeAccountID string, opts *RefreshTokenOp
 	if homeAccountID == "" || !validScope(homeAccountID) {
 		return nil, fmt.Errorf("%w: a home account ID is required", ErrInvalidInput)
 	}
-	e, err := newEngine("RefreshTokenCredential", tenantID, clientID, *opts)
+	s, err := newSettings("RefreshTokenCredential", tenantID, clientID, opts)
 	if err != nil {
 		return nil, err
 	}
-	id := homeAccountID
-	e.account.Store(&id)
+	e := newEngine(s)
+	e.part.Store(e.core.Partition(cachecore.PartitionID{Environment: s.cfg.Authority.Host(), ClientID: clientID, HomeAccountID: homeAccountID}))
 	return &RefreshToken{userCredential{e: e, first: newFirstGrant("", true, nil)}}, nil
 }
 

@@ -2,8 +2,8 @@ package credential
 
 import "context"
 
-// userCredential is what AuthorizationCode and RefreshToken share: the token lifecycle (engine)
-// and what the credential starts from (firstGrant). Its methods are theirs.
+// userCredential is what AuthorizationCode and RefreshToken share: the engine and the grant
+// they start from.
 type userCredential struct {
 	e     *engine
 	first *firstGrant
@@ -11,17 +11,25 @@ type userCredential struct {
 
 // GetToken returns an access token for opts.Scopes, from the cache when it is fresh enough.
 func (c *userCredential) GetToken(ctx context.Context, opts TokenRequestOptions) (AccessToken, error) {
-	info, err := c.e.getToken(ctx, "GetToken", opts, c.first)
-	return AccessToken{Token: info.Token, ExpiresOn: info.ExpiresOn}, err
+	ent, err := c.e.get(ctx, "GetToken", &opts, c.first)
+	if err != nil {
+		return AccessToken{}, err
+	}
+	return AccessToken{Token: ent.Token.Secret, ExpiresOn: ent.Token.ExpiresOn}, nil
 }
 
 // GetTokenInfo is GetToken with the token type and refresh time.
 func (c *userCredential) GetTokenInfo(ctx context.Context, opts TokenRequestOptions) (AccessTokenInfo, error) {
-	return c.e.getToken(ctx, "GetTokenInfo", opts, c.first)
+	ent, err := c.e.get(ctx, "GetTokenInfo", &opts, c.first)
+	if err != nil {
+		return AccessTokenInfo{}, err
+	}
+	t := &ent.Token
+	return AccessTokenInfo{Token: t.Secret, ExpiresOn: t.ExpiresOn, TokenType: t.TokenType, RefreshOn: t.RefreshOn}, nil
 }
 
-// Close releases the credential's idle connections; later calls fail with ErrClosed. It is
-// safe to call more than once.
+// Close marks the credential closed: later calls fail with ErrClosed. It is safe to call more
+// than once. (Credentials built without an HTTPClient share one connection pool, which stays.)
 func (c *userCredential) Close() error {
 	c.e.close()
 	return nil

@@ -151,16 +151,19 @@ func TestHomeAccountID(t *testing.T) {
 	t.Parallel()
 	ci := base64.RawURLEncoding.EncodeToString([]byte(`{"uid":"u","utid":"t"}`))
 	id := makeJWT(t, jwt.MapClaims{"sub": "subject-1", "preferred_username": "user@x"})
-	if h, c := HomeAccountID(ci, id); h != "u.t" || c.PreferredUsername != "user@x" {
-		t.Errorf("client_info wins: %q %+v", h, c)
+	if h := HomeAccountID(ci, id); h != "u.t" {
+		t.Errorf("client_info wins: %q", h)
 	}
-	if h, _ := HomeAccountID("", id); h != "subject-1" {
+	if h := HomeAccountID(ci, "not-even-a-jwt"); h != "u.t" {
+		t.Errorf("with client_info the id_token is not needed: %q", h)
+	}
+	if h := HomeAccountID("", id); h != "subject-1" {
 		t.Errorf("id_token sub fallback: %q", h)
 	}
-	if h, _ := HomeAccountID("garbage", id); h != "subject-1" {
+	if h := HomeAccountID("garbage", id); h != "subject-1" {
 		t.Errorf("bad client_info falls back to sub: %q", h)
 	}
-	if h, _ := HomeAccountID("", ""); h != "" {
+	if h := HomeAccountID("", ""); h != "" {
 		t.Errorf("nothing: %q", h)
 	}
 }

@@ -21,29 +21,32 @@ type Claims struct {
 	Expiry            time.Time
 }
 
+// jwtClaims are the members entrakit reads, decoded straight into fields (no map).
+type jwtClaims struct {
+	jwt.RegisteredClaims
+	ObjectID          string `json:"oid"`
+	TenantID          string `json:"tid"`
+	PreferredUsername string `json:"preferred_username"`
+	Name              string `json:"name"`
+}
+
 // DecodeUnverified decodes a JWT's payload WITHOUT verifying its signature. Never use the
 // result to decide trust; it serves to name an account and guess an expiry.
 func DecodeUnverified(token string) (Claims, error) {
 	if len(token) > MaxJWTSize {
 		return Claims{}, fmt.Errorf("%w: JWT larger than %d bytes", ErrMalformed, MaxJWTSize)
 	}
-	mc := jwt.MapClaims{}
-	if _, _, err := jwt.NewParser().ParseUnverified(token, mc); err != nil {
+	var jc jwtClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(token, &jc); err != nil {
 		return Claims{}, fmt.Errorf("%w: not a JWT", ErrMalformed)
 	}
-	c := Claims{
-		Subject: strClaim(mc, "sub"), ObjectID: strClaim(mc, "oid"), TenantID: strClaim(mc, "tid"),
-		PreferredUsername: strClaim(mc, "preferred_username"), Name: strClaim(mc, "name"),
-	}
-	if f, ok := mc["exp"].(float64); ok && f > 0 && f < math.MaxInt32*4 {
-		c.Expiry = time.Unix(int64(f), 0)
+	c := Claims{Subject: jc.Subject, ObjectID: jc.ObjectID, TenantID: jc.TenantID, PreferredUsername: jc.PreferredUsername, Name: jc.Name}
+	if jc.ExpiresAt != nil {
+		if exp := jc.ExpiresAt.Time; exp.Unix() > 0 && exp.Unix() < math.MaxInt32*4 {
+			c.Expiry = time.Unix(exp.Unix(), 0)
+		}
 	}
 	return c, nil
-}
-
-func strClaim(mc jwt.MapClaims, k string) string {
-	s, _ := mc[k].(string)
-	return s
 }
 
 // ExpiryFromJWT returns the exp claim of an access token that is a JWT, for responses that
@@ -59,22 +62,20 @@ func ExpiryFromJWT(token string) (time.Time, error) {
 	return c.Expiry, nil
 }
 
-// HomeAccountID names the account a token response signed in: "uid.utid" from client_info, else
-// the id_token's sub (the rule MSAL and azure-identity use), else "" when neither is usable
-// (docs/PROTOCOL.md#redeeming-the-code).
-// It also returns the id_token's claims (zero when there is none) for display.
-func HomeAccountID(clientInfo, idToken string) (string, Claims) {
-	var idc Claims
-	if idToken != "" {
-		idc, _ = DecodeUnverified(idToken)
-	}
+// HomeAccountID names the account a token response signed in: "uid.utid" from client_info,
+// else the id_token's sub (the rule MSAL and azure-identity use), else "" when neither is
+// usable (docs/PROTOCOL.md#redeeming-the-code). The id_token is decoded only when client_info
+// does not name the account.
+func HomeAccountID(clientInfo, idToken string) string {
 	if clientInfo != "" {
 		if ci, err := ParseClientInfo(clientInfo); err == nil {
-			return ci.HomeAccountID(), idc
+			return ci.HomeAccountID()
 		}
 	}
-	if idc.Subject != "" && plainID(idc.Subject) {
-		return idc.Subject, idc
+	if idToken != "" {
+		if c, err := DecodeUnverified(idToken); err == nil && c.Subject != "" && plainID(c.Subject) {
+			return c.Subject
+		}
 	}
-	return "", idc
+	return ""
 }

@@ -24,7 +24,7 @@ func FuzzParseToken(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if !isB64Token(tok.AccessToken) || strings.ContainsAny(tok.RefreshToken, "\r\n\x00 ") {
+		if !IsBearerToken(tok.AccessToken) || strings.ContainsAny(tok.RefreshToken, "\r\n\x00 ") {
 			t.Fatalf("accepted unsafe token %q", tok.AccessToken)
 		}
 		if !tok.ExpiresOn.IsZero() && (!tok.ExpiresOn.After(now) || tok.ExpiresOn.Sub(now) > MaxLifetime) {

@@ -188,7 +188,7 @@ func (a *answer) token(requestTime time.Time) (*Token, error) {
 	if f[mAccessToken] == "" {
 		return nil, fmt.Errorf("%w: no access_token", ErrMalformedResponse)
 	}
-	if !isB64Token(f[mAccessToken]) {
+	if !IsBearerToken(f[mAccessToken]) {
 		return nil, fmt.Errorf("%w: access_token is not an RFC 6750 b64token", ErrMalformedResponse)
 	}
 	for _, i := range stringMembers[2:5] {
@@ -288,9 +288,10 @@ func parseSeconds(raw []byte) (d time.Duration, ok bool, err error) {
 	return time.Duration(n) * time.Second, true, nil
 }
 
-// isB64Token reports whether s matches RFC 6750 section 2.1's b64token:
-// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
-func isB64Token(s string) bool {
+// IsBearerToken reports whether s matches RFC 6750 section 2.1's b64token,
+// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=": a value that can follow
+// "Bearer " in an Authorization header without smuggling anything else into it.
+func IsBearerToken(s string) bool {
 	i := 0
 	for ; i < len(s); i++ {
 		c := s[i]

@@ -26,7 +26,10 @@ const demoRedirect = "http://127.0.0.1:8400/callback"
 // demoFakeAddr is where the demo's fake Entra listens when --cache is given.
 const demoFakeAddr = "127.0.0.1:47291"
 
-// demoClock lets the demo jump forward in time to show a refresh without waiting an hour.
+// demoClock lets the demo jump forward in time to show a refresh without waiting an hour. It
+// starts 56 minutes in the past and jumps to the present, so that the tokens a run leaves in
+// its --cache are from the present (a later run validates their times), and the fake and the
+// credential share it, so that a token's JWT exp and its expires_on agree.
 type demoClock struct {
 	mu     sync.Mutex
 	offset time.Duration
@@ -128,10 +131,11 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		ln.Close()
 	}
-	srv := entratest.NewServer(&entratest.Options{StrictRotation: true, RequirePKCE: true, Addr: fakeAddr})
+	clock := &demoClock{offset: -56 * time.Minute}
+	srv := entratest.NewServer(&entratest.Options{StrictRotation: true, RequirePKCE: true, Addr: fakeAddr, Now: clock.Now})
 	defer srv.Close()
 
-	d := &demoRun{ctx: ctx, srv: srv, clock: &demoClock{}, client: srv.Client(), stdout: stdout, showToken: *showToken, scopes: scopes}
+	d := &demoRun{ctx: ctx, srv: srv, clock: clock, client: srv.Client(), stdout: stdout, showToken: *showToken, scopes: scopes}
 	if *trace {
 		d.trace = stdout
 		d.client = &http.Client{Transport: &oauth.Trace{Base: srv.Client().Transport, Out: stdout, Notes: d.takeHeading}}

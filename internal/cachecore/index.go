@@ -1,0 +1,160 @@
+package cachecore
+
+import (
+	"fmt"
+	"hash/maphash"
+	"slices"
+	"sync/atomic"
+	"time"
+)
+
+// Token is a cached access token. Its times carry no monotonic clock reading: they are
+// compared on the wall clock, which keeps running while a machine sleeps.
+type Token struct {
+	Secret    string
+	TokenType string
+	ExpiresOn time.Time
+	RefreshOn time.Time // zero: no refresh hint
+	CachedAt  time.Time // when the request that fetched it was sent
+}
+
+// Format prints the token with its secret redacted.
+func (t Token) Format(f fmt.State, verb rune) {
+	fmt.Fprintf(f, "cachecore.Token{Secret:[REDACTED] TokenType:%s ExpiresOn:%s RefreshOn:%s}",
+		t.TokenType, t.ExpiresOn.Format(time.RFC3339), t.RefreshOn.Format(time.RFC3339))
+}
+
+// Entry is an access token under its key (tenant, scope set, CAE). Published entries never
+// change, except for the time of the last refresh attempt, which the refresh throttle reads.
+type Entry struct {
+	Tenant string
+	Scopes []string // sorted
+	CAE    bool
+	Token  Token
+
+	hash    uint64
+	attempt atomic.Int64 // unix nanoseconds of the last failed refresh attempt; 0 for none
+}
+
+// LastAttempt returns when a refresh of this token was last tried and failed (zero: never).
+func (e *Entry) LastAttempt() time.Time {
+	if n := e.attempt.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
+
+// MarkAttempt records a failed refresh attempt at t.
+func (e *Entry) MarkAttempt(t time.Time) { e.attempt.Store(t.UnixNano()) }
+
+// hashKey is order-insensitive in the scopes: the sum of each scope's hash, mixed with the
+// tenant's and the CAE flag. It does not allocate.
+func hashKey(seed maphash.Seed, tenant string, scopes []string, cae bool) uint64 {
+	var sum uint64
+	for _, s := range scopes {
+		sum += maphash.String(seed, s)
+	}
+	h := sum*0x9e3779b97f4a7c15 ^ maphash.String(seed, tenant)
+	if cae {
+		h = ^h
+	}
+	return h
+}
+
+// sameSet reports whether sorted (sorted) and req hold the same set of scopes, without
+// allocating. Both directions are checked so that duplicates cannot fake a match. The usual
+// case, the same scopes in the same order, is checked first.
+func sameSet(sorted, req []string) bool {
+	if len(sorted) != len(req) {
+		return false
+	}
+	if slices.Equal(sorted, req) {
+		return true
+	}
+	for _, s := range req {
+		if _, ok := slices.BinarySearch(sorted, s); !ok {
+			return false
+		}
+	}
+	for _, s := range sorted {
+		if !slices.Contains(req, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// table is a hash table that readers use without locks: each bucket is an immutable slice
+// replaced whole by writers (who hold the partition's mutex), and a table that grows is
+// replaced whole too. A reader holding an older table sees an older, consistent state.
+type table struct {
+	mask    uint64
+	buckets []atomic.Pointer[[]*Entry]
+	count   int // entries, including expired ones not yet swept; written under the partition's mutex
+}
+
+func newTable(size int) *table {
+	n := 8
+	for n < size {
+		n *= 2
+	}
+	return &table{mask: uint64(n - 1), buckets: make([]atomic.Pointer[[]*Entry], n)}
+}
+
+func (t *table) lookup(h uint64, tenant string, scopes []string, cae bool) *Entry {
+	b := t.buckets[h&t.mask].Load()
+	if b == nil {
+		return nil
+	}
+	for _, e := range *b {
+		if e.hash == h && e.CAE == cae && e.Tenant == tenant && sameSet(e.Scopes, scopes) {
+			return e
+		}
+	}
+	return nil
+}
+
+// put publishes e, replacing the entry of the same key. It reports whether it added one.
+func (t *table) put(e *Entry) bool {
+	slot := &t.buckets[e.hash&t.mask]
+	old := slot.Load()
+	var next []*Entry
+	replaced := false
+	if old != nil {
+		next = make([]*Entry, 0, len(*old)+1)
+		for _, x := range *old {
+			if x.hash == e.hash && x.CAE == e.CAE && x.Tenant == e.Tenant && sameSet(x.Scopes, e.Scopes) {
+				replaced = true
+				continue
+			}
+			next = append(next, x)
+		}
+	}
+	next = append(next, e)
+	slot.Store(&next)
+	if !replaced {
+		t.count++
+	}
+	return !replaced
+}
+
+// all returns every entry.
+func (t *table) all() []*Entry {
+	out := make([]*Entry, 0, t.count)
+	for i := range t.buckets {
+		if b := t.buckets[i].Load(); b != nil {
+			out = append(out, *b...)
+		}
+	}
+	return out
+}
+
+// rebuilt returns a new table holding the entries of t that keep(e) accepts, sized for them.
+func (t *table) rebuilt(keep func(*Entry) bool) *table {
+	live := slices.DeleteFunc(t.all(), func(e *Entry) bool { return !keep(e) })
+	n := newTable(len(live))
+	for _, e := range live {
+		n.put(e)
+	}
+	return n
+}
