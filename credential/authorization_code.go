@@ -31,7 +31,8 @@ type AuthorizationCodeOptions struct {
 	Cache *cache.Cache
 	// Logger receives events and metadata, never a secret; nil is silent.
 	Logger *slog.Logger
-	// Now is the clock; nil means time.Now.
+	// Now is the clock; nil means the system's wall clock. Token times are compared on the
+	// wall clock, which keeps running while a machine sleeps.
 	Now func() time.Time
 	// Retry bounds the retries of a token request; the zero value means the defaults.
 	Retry RetryOptions

@@ -28,9 +28,10 @@ type engine struct {
 	// sleep waits between retries, outside any lock; tests replace it.
 	sleep func(context.Context, time.Duration) error
 
-	closed  atomic.Bool
-	part    atomic.Pointer[cachecore.Partition] // the bound account's partition; nil before binding
-	flights inflight[*cachecore.Entry]
+	closed     atomic.Bool
+	part       atomic.Pointer[cachecore.Partition] // the bound account's partition; nil before binding
+	tenantHash uint64                              // of the default tenant, for the hot path
+	flights    inflight[*cachecore.Entry]
 }
 
 func newEngine(s settings) *engine {
@@ -41,6 +42,7 @@ func newEngine(s settings) *engine {
 	} else {
 		e.core = cachecore.New(cachecore.Options{Now: s.now})
 	}
+	e.tenantHash = e.core.TenantHash(s.cfg.Tenant)
 	return e
 }
 
@@ -65,7 +67,7 @@ func (e *engine) cached(opts *TokenRequestOptions) *cachecore.Entry {
 	if p == nil {
 		return nil
 	}
-	ent := p.Lookup(e.cfg.Tenant, opts.Scopes, opts.EnableCAE)
+	ent := p.LookupHashed(e.tenantHash, e.cfg.Tenant, opts.Scopes, opts.EnableCAE)
 	if ent == nil || decide(ent, e.now()) != serve {
 		return nil
 	}

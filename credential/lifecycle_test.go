@@ -147,8 +147,8 @@ func TestARefreshAnsweredForAnotherAccountIsRefusedAndNotCached(t *testing.T) {
 			o.HTTPClient = &http.Client{Transport: &answerFor{base: f.srv.Client().Transport, srv: f.srv, other: bob}}
 		})
 		vaultAndID := scopes(vault, "openid") // openid: without client_info, the id_token names the account
-		get(t, c, vaultAndID)                  // the redemption binds alice
-		f.clock.Advance(2 * time.Hour)         // expired: the next call refreshes, and the server answers for bob
+		get(t, c, vaultAndID)                 // the redemption binds alice
+		f.clock.Advance(2 * time.Hour)        // expired: the next call refreshes, and the server answers for bob
 		_, err := c.GetToken(context.Background(), vaultAndID)
 		if !errors.Is(err, ErrAccountMismatch) {
 			t.Fatalf("client_info off=%v: err = %v, want ErrAccountMismatch", noClientInfo, err)

@@ -58,7 +58,7 @@ func newSettings(name, tenantID, clientID string, o *RefreshTokenOptions) (setti
 	s := settings{name: name, clientID: clientID, secret: o.ClientSecret, cfg: cfg, http: o.HTTPClient,
 		cache: o.Cache, logger: o.Logger, now: o.Now, retry: o.Retry}
 	if s.now == nil {
-		s.now = time.Now
+		s.now = wallNow
 	}
 	if s.http == nil {
 		s.http = sharedHTTPClient()

@@ -36,15 +36,16 @@ func (a action) String() string {
 //
 // Times compare on the wall clock: cached times carry no monotonic reading.
 func decide(e *cachecore.Entry, now time.Time) action {
+	n := now.UnixNano()
 	switch {
-	case e == nil || !now.Before(e.Token.ExpiresOn):
+	case e == nil || n >= e.ExpiresNs:
 		return fetch
-	case fresh(e, now):
+	case isFresh(e, n):
 		return serve
-	case now.Sub(e.Token.CachedAt) < refreshThrottle:
+	case n-e.CachedNs < int64(refreshThrottle):
 		return serve
 	}
-	if last := e.LastAttempt(); !last.IsZero() && now.Sub(last) < refreshThrottle {
+	if last := e.AttemptNs(); last != 0 && n-last < int64(refreshThrottle) {
 		return serve
 	}
 	return refreshOrServe
@@ -52,7 +53,8 @@ func decide(e *cachecore.Entry, now time.Time) action {
 
 // fresh: no refresh is due, that is, more than 5 minutes left and RefreshOn (the server's
 // refresh_in, or half of a lifetime of 2 hours or more) not reached.
-func fresh(e *cachecore.Entry, now time.Time) bool {
-	t := &e.Token
-	return t.ExpiresOn.Sub(now) > refreshWindow && (t.RefreshOn.IsZero() || now.Before(t.RefreshOn))
+func fresh(e *cachecore.Entry, now time.Time) bool { return isFresh(e, now.UnixNano()) }
+
+func isFresh(e *cachecore.Entry, n int64) bool {
+	return e.ExpiresNs-n > int64(refreshWindow) && (e.RefreshNs == 0 || n < e.RefreshNs)
 }

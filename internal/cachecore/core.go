@@ -94,6 +94,9 @@ func New(o Options) *Core {
 	return c
 }
 
+// TenantHash returns the tenant's part of a key's hash for LookupHashed.
+func (c *Core) TenantHash(tenant string) uint64 { return TenantHash(c.seed, tenant) }
+
 // Persistent reports whether the core has a store.
 func (c *Core) Persistent() bool { return c.store != nil }
 

@@ -31,30 +31,45 @@ type Entry struct {
 	Scopes []string // sorted
 	CAE    bool
 	Token  Token
+	// Token's times in Unix nanoseconds (0 for a zero time), so that the hot path compares
+	// integers on the wall clock.
+	ExpiresNs, RefreshNs, CachedNs int64
 
 	hash    uint64
 	attempt atomic.Int64 // unix nanoseconds of the last failed refresh attempt; 0 for none
 }
 
-// LastAttempt returns when a refresh of this token was last tried and failed (zero: never).
-func (e *Entry) LastAttempt() time.Time {
-	if n := e.attempt.Load(); n != 0 {
-		return time.Unix(0, n)
-	}
-	return time.Time{}
+func newEntry(seed maphash.Seed, tenant string, sortedScopes []string, cae bool, tok Token) *Entry {
+	return &Entry{Tenant: tenant, Scopes: sortedScopes, CAE: cae, Token: tok,
+		ExpiresNs: unixNano(tok.ExpiresOn), RefreshNs: unixNano(tok.RefreshOn), CachedNs: unixNano(tok.CachedAt),
+		hash: hashKey(seed, TenantHash(seed, tenant), sortedScopes, cae)}
 }
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// AttemptNs returns the Unix nanoseconds of the last failed refresh attempt (0: never).
+func (e *Entry) AttemptNs() int64 { return e.attempt.Load() }
 
 // MarkAttempt records a failed refresh attempt at t.
 func (e *Entry) MarkAttempt(t time.Time) { e.attempt.Store(t.UnixNano()) }
 
+// TenantHash is the tenant's part of a key's hash; callers that look up one tenant again and
+// again compute it once (see Partition.LookupHashed).
+func TenantHash(seed maphash.Seed, tenant string) uint64 { return maphash.String(seed, tenant) }
+
 // hashKey is order-insensitive in the scopes: the sum of each scope's hash, mixed with the
 // tenant's and the CAE flag. It does not allocate.
-func hashKey(seed maphash.Seed, tenant string, scopes []string, cae bool) uint64 {
+func hashKey(seed maphash.Seed, tenantHash uint64, scopes []string, cae bool) uint64 {
 	var sum uint64
 	for _, s := range scopes {
 		sum += maphash.String(seed, s)
 	}
-	h := sum*0x9e3779b97f4a7c15 ^ maphash.String(seed, tenant)
+	h := sum*0x9e3779b97f4a7c15 ^ tenantHash
 	if cae {
 		h = ^h
 	}

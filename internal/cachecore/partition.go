@@ -48,11 +48,16 @@ func (p *Partition) Removed() bool { return p.removed.Load() }
 // Lookup returns the access token cached for the key (expired or not), or nil. It neither
 // locks nor allocates: it is the hot path.
 func (p *Partition) Lookup(tenant string, scopes []string, cae bool) *Entry {
+	return p.LookupHashed(TenantHash(p.core.seed, tenant), tenant, scopes, cae)
+}
+
+// LookupHashed is Lookup with the tenant's hash computed by the caller (Core.TenantHash).
+func (p *Partition) LookupHashed(tenantHash uint64, tenant string, scopes []string, cae bool) *Entry {
 	t := p.tab.Load()
 	if t == nil {
 		return nil
 	}
-	return t.lookup(hashKey(p.core.seed, tenant, scopes, cae), tenant, scopes, cae)
+	return t.lookup(hashKey(p.core.seed, tenantHash, scopes, cae), tenant, scopes, cae)
 }
 
 func (p *Partition) account() (Account, bool) {
@@ -129,8 +134,7 @@ func (tx *Tx) Put(tenant string, scopes []string, cae bool, tok Token) *Entry {
 
 func (p *Partition) put(tenant string, scopes []string, cae bool, tok Token) *Entry {
 	tok.ExpiresOn, tok.RefreshOn, tok.CachedAt = tok.ExpiresOn.Round(0), tok.RefreshOn.Round(0), tok.CachedAt.Round(0)
-	sorted := sortedCopy(scopes)
-	e := &Entry{Tenant: tenant, Scopes: sorted, CAE: cae, Token: tok, hash: hashKey(p.core.seed, tenant, sorted, cae)}
+	e := newEntry(p.core.seed, tenant, sortedCopy(scopes), cae, tok)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	t := p.tab.Load()
@@ -254,8 +258,7 @@ func (p *Partition) replaceLocked(b *blob) {
 		p.acct, p.refresh = b.account(), b.RefreshToken
 		t = newTable(len(b.AccessTokens))
 		for _, bt := range b.AccessTokens {
-			t.put(&Entry{Tenant: bt.Tenant, Scopes: bt.Scopes, CAE: bt.CAE, Token: bt.token(),
-				hash: hashKey(p.core.seed, bt.Tenant, bt.Scopes, bt.CAE)})
+			t.put(newEntry(p.core.seed, bt.Tenant, bt.Scopes, bt.CAE, bt.token()))
 		}
 	}
 	p.tab.Store(t)
