@@ -59,4 +59,3 @@ func TestHostileFilesAreRefusedWithoutHanging(t *testing.T) {
 		})
 	}
 }
-
