@@ -2,13 +2,9 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -16,7 +12,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
-	"golang.org/x/oauth2"
 
 	"github.com/entrakit/entrakit/cache"
 	"github.com/entrakit/entrakit/credential"
@@ -38,217 +33,135 @@ type TB interface {
 	Error(args ...any)
 }
 
-// NewServer starts the loopback TLS fake Entra that every benchmark uses.
+// NewServer starts the loopback TLS fake Entra in this process.
 func NewServer(opts *entratest.Options) *entratest.Server {
 	srv := entratest.NewServer(opts)
 	srv.AddClient(entratest.Client{ID: ClientID, Secret: Secret})
 	return srv
 }
 
-// Entrakit returns an AuthorizationCode credential with its first token cached. now, when not
-// nil, is the credential's clock.
-func Entrakit(tb TB, srv *entratest.Server, c *cache.Cache, now func() time.Time) *credential.AuthorizationCode {
-	code := srv.IssueCode(entratest.CodeRequest{ClientID: ClientID, RedirectURI: Redirect, Scopes: []string{"openid", "offline_access"}})
-	cred, err := credential.NewAuthorizationCode(srv.TenantID(), ClientID, code, Redirect, &credential.AuthorizationCodeOptions{
-		ClientSecret: Secret, AuthorityHost: srv.URL(), HTTPClient: srv.Client(), Cache: c, Now: now})
+// fake is what the helpers need of a fake, in this process or another.
+type fake struct {
+	url, tenant string
+	client      *http.Client
+	code        func() string
+}
+
+func inProcess(srv *entratest.Server) fake {
+	return fake{url: srv.URL(), tenant: srv.TenantID(), client: srv.Client(), code: func() string {
+		return srv.IssueCode(entratest.CodeRequest{ClientID: ClientID, RedirectURI: Redirect, Scopes: []string{"openid", "offline_access"}})
+	}}
+}
+
+func (r *Remote) fake(tb TB) fake {
+	return fake{url: r.URL, tenant: r.Tenant, client: r.Client, code: func() string { return r.Codes(tb, 1)[0] }}
+}
+
+// ScopeSet is the i-th of the scope sets the round-robin benchmarks cycle through.
+func ScopeSet(i int) []string {
+	if i == 0 {
+		return []string{Scope}
+	}
+	return []string{fmt.Sprintf("https://app-%05d.contoso.example/.default", i)}
+}
+
+// entrakitFor returns an AuthorizationCode credential with a token cached for each of the
+// first n scope sets (fetched concurrently).
+func entrakitFor(tb TB, f fake, c *cache.Cache, now func() time.Time, n int) *credential.AuthorizationCode {
+	tb.Helper()
+	cred, err := credential.NewAuthorizationCode(f.tenant, ClientID, f.code(), Redirect, &credential.AuthorizationCodeOptions{
+		ClientSecret: Secret, AuthorityHost: f.url, HTTPClient: f.client, Cache: c, Now: now})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := cred.GetToken(context.Background(), credential.TokenRequestOptions{Scopes: []string{Scope}}); err != nil {
-		tb.Fatal(err)
+	get := func(i int) {
+		if _, err := cred.GetToken(context.Background(), credential.TokenRequestOptions{Scopes: ScopeSet(i)}); err != nil {
+			tb.Error(err)
+		}
 	}
+	get(0) // redeems the code
+	parallel(n-1, 8, func(i int) { get(i + 1) })
 	return cred
 }
 
-// MSAL returns MSAL Go's confidential client with a token redeemed from a code, and the account.
-func MSAL(tb TB, srv *entratest.Server) (confidential.Client, confidential.Account) {
+// parallel runs f(0..n-1) on workers goroutines.
+func parallel(n, workers int, f func(int)) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				f(i)
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// Entrakit returns an AuthorizationCode credential against srv with its first token cached.
+// now, when not nil, is the credential's clock.
+func Entrakit(tb TB, srv *entratest.Server, c *cache.Cache, now func() time.Time) *credential.AuthorizationCode {
+	return entrakitFor(tb, inProcess(srv), c, now, 1)
+}
+
+// msalFor returns MSAL Go's confidential client with a token cached for each of the first n
+// scope sets, and the account.
+func msalFor(tb TB, f fake, n int) (confidential.Client, confidential.Account) {
+	tb.Helper()
 	cred, err := confidential.NewCredFromSecret(Secret)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	app, err := confidential.New(srv.URL()+"/"+srv.TenantID(), ClientID, cred,
-		confidential.WithHTTPClient(srv.Client()), confidential.WithInstanceDiscovery(false))
+	app, err := confidential.New(f.url+"/"+f.tenant, ClientID, cred,
+		confidential.WithHTTPClient(f.client), confidential.WithInstanceDiscovery(false))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	code := srv.IssueCode(entratest.CodeRequest{ClientID: ClientID, RedirectURI: Redirect, Scopes: []string{"openid", "offline_access"}})
-	res, err := app.AcquireTokenByAuthCode(context.Background(), code, Redirect, []string{Scope})
+	res, err := app.AcquireTokenByAuthCode(context.Background(), f.code(), Redirect, ScopeSet(0))
 	if err != nil {
 		tb.Fatal(err)
+	}
+	for i := 1; i < n; i++ { // MSAL's cache is not safe for this many concurrent writers: one by one
+		if _, err := app.AcquireTokenSilent(context.Background(), ScopeSet(i), confidential.WithSilentAccount(res.Account)); err != nil {
+			tb.Fatal(err)
+		}
 	}
 	return app, res.Account
 }
 
-// Azidentity returns azidentity's ClientSecretCredential with its first token cached.
-func Azidentity(tb TB, srv *entratest.Server) *azidentity.ClientSecretCredential {
-	cred, err := azidentity.NewClientSecretCredential(srv.TenantID(), ClientID, Secret, &azidentity.ClientSecretCredentialOptions{
-		ClientOptions:            azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: srv.URL() + "/"}, Transport: srv.Client()},
+// MSAL returns MSAL Go's confidential client with a token redeemed from a code, and the account.
+func MSAL(tb TB, srv *entratest.Server) (confidential.Client, confidential.Account) {
+	return msalFor(tb, inProcess(srv), 1)
+}
+
+// azidentityFor returns azidentity's ClientSecretCredential with a token cached for each of
+// the first n scope sets.
+func azidentityFor(tb TB, f fake, n int) *azidentity.ClientSecretCredential {
+	tb.Helper()
+	cred, err := azidentity.NewClientSecretCredential(f.tenant, ClientID, Secret, &azidentity.ClientSecretCredentialOptions{
+		ClientOptions:            azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: f.url + "/"}, Transport: f.client},
 		DisableInstanceDiscovery: true,
 	})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := cred.GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{Scope}}); err != nil {
-		tb.Fatal(err)
+	for i := range n {
+		if _, err := cred.GetToken(context.Background(), policy.TokenRequestOptions{Scopes: ScopeSet(i)}); err != nil {
+			tb.Fatal(err)
+		}
 	}
 	return cred
 }
 
-// CachedEntrakit: GetToken served from the cache, one key.
-func CachedEntrakit(b *testing.B) {
-	srv := NewServer(nil)
-	defer srv.Close()
-	cred := Entrakit(b, srv, nil, nil)
-	opts := credential.TokenRequestOptions{Scopes: []string{Scope}}
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := cred.GetToken(ctx, opts); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// CachedEntrakit10000Keys: the same with 10,000 other keys in the cache.
-func CachedEntrakit10000Keys(b *testing.B) {
-	srv := NewServer(nil)
-	defer srv.Close()
-	c, _ := cache.New(nil)
-	exp := time.Now().Add(time.Hour)
-	for i := range 10_000 {
-		c.PutAccessToken(cache.Key{Environment: srv.Host(), Tenant: srv.TenantID(), ClientID: ClientID,
-			Account: fmt.Sprintf("%08d-0000-4000-8000-000000000000.%s", i, srv.TenantID()), Scopes: []string{Scope}},
-			cache.AccessToken{Secret: "x", TokenType: "Bearer", ExpiresOn: exp})
-	}
-	cred := Entrakit(b, srv, c, nil)
-	opts := credential.TokenRequestOptions{Scopes: []string{Scope}}
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := cred.GetToken(ctx, opts); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// CachedMSAL: MSAL Go's AcquireTokenSilent with the account, served from its cache.
-func CachedMSAL(b *testing.B) {
-	srv := NewServer(nil)
-	defer srv.Close()
-	app, account := MSAL(b, srv)
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := app.AcquireTokenSilent(ctx, []string{Scope}, confidential.WithSilentAccount(account)); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// CachedMSAL1000Accounts: the same with 1,000 other accounts signed in through the same app.
-func CachedMSAL1000Accounts(b *testing.B) {
-	srv := NewServer(nil)
-	defer srv.Close()
-	app, account := MSAL(b, srv)
-	for i := range 1000 {
-		u := entratest.User{ObjectID: fmt.Sprintf("%08d-0000-4000-8000-000000000000", i), Username: fmt.Sprintf("user%d@contoso.example", i)}
-		srv.AddUser(u)
-		code := srv.IssueCode(entratest.CodeRequest{ClientID: ClientID, RedirectURI: Redirect, Scopes: []string{"openid", "offline_access"}, User: u})
-		if _, err := app.AcquireTokenByAuthCode(context.Background(), code, Redirect, []string{Scope}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := app.AcquireTokenSilent(ctx, []string{Scope}, confidential.WithSilentAccount(account)); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// CachedAzidentity: azidentity's ClientSecretCredential.GetToken served from its cache.
-func CachedAzidentity(b *testing.B) {
-	srv := NewServer(nil)
-	defer srv.Close()
-	cred := Azidentity(b, srv)
-	ctx := context.Background()
-	opts := policy.TokenRequestOptions{Scopes: []string{Scope}}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := cred.GetToken(ctx, opts); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// CachedOAuth2: x/oauth2's ReuseTokenSource with a valid token (no Entra logic at all: the floor).
-func CachedOAuth2(b *testing.B) {
-	ts := oauth2.ReuseTokenSource(&oauth2.Token{AccessToken: "x", TokenType: "Bearer", Expiry: time.Now().Add(time.Hour)}, nil)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := ts.Token(); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// ColdEntrakit: a new credential redeeming a new code, per iteration.
-func ColdEntrakit(b *testing.B) {
-	srv := NewServer(nil)
-	defer srv.Close()
-	opts := credential.TokenRequestOptions{Scopes: []string{Scope}}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		b.StopTimer()
-		code := srv.IssueCode(entratest.CodeRequest{ClientID: ClientID, RedirectURI: Redirect})
-		b.StartTimer()
-		cred, err := credential.NewAuthorizationCode(srv.TenantID(), ClientID, code, Redirect, &credential.AuthorizationCodeOptions{
-			ClientSecret: Secret, AuthorityHost: srv.URL(), HTTPClient: srv.Client()})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := cred.GetToken(context.Background(), opts); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// ColdNetHTTP: the same redemption as a bare net/http POST plus a JSON decode.
-func ColdNetHTTP(b *testing.B) {
-	srv := NewServer(nil)
-	defer srv.Close()
-	hc := srv.Client()
-	endpoint := srv.TokenURL(srv.TenantID())
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		b.StopTimer()
-		code := srv.IssueCode(entratest.CodeRequest{ClientID: ClientID, RedirectURI: Redirect})
-		b.StartTimer()
-		form := url.Values{"grant_type": {"authorization_code"}, "client_id": {ClientID}, "code": {code},
-			"redirect_uri": {Redirect}, "scope": {Scope}, "client_secret": {Secret}}
-		resp, err := hc.Post(endpoint, "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
-		if err != nil {
-			b.Fatal(err)
-		}
-		var tok struct {
-			AccessToken string `json:"access_token"`
-			ExpiresIn   int    `json:"expires_in"`
-		}
-		err = json.NewDecoder(resp.Body).Decode(&tok)
-		resp.Body.Close()
-		if err != nil || tok.AccessToken == "" {
-			b.Fatalf("%v %d", err, resp.StatusCode)
-		}
-	}
+// Azidentity returns azidentity's ClientSecretCredential with its first token cached.
+func Azidentity(tb TB, srv *entratest.Server) *azidentity.ClientSecretCredential {
+	return azidentityFor(tb, inProcess(srv), 1)
 }
 
 // Stampede counts the token requests each library sends when n callers at once ask for a token
@@ -317,9 +230,3 @@ func Stampede(tb TB, n int) map[string]int {
 	}
 	return out
 }
-
-// ensure the HTTP client type satisfies MSAL's interface at compile time.
-var _ interface {
-	Do(*http.Request) (*http.Response, error)
-	CloseIdleConnections()
-} = (*http.Client)(nil)

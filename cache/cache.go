@@ -149,3 +149,10 @@ func (c *Cache) Format(f fmt.State, verb rune) {
 	parts, ats, rts := c.core.Stats()
 	fmt.Fprintf(f, "cache.Cache{partitions: %d, access tokens: %d, refresh tokens: %d, persistent: %t}", parts, ats, rts, c.core.Persistent())
 }
+
+// PartitionKey returns the key under which a Store holds the partition of an account
+// (homeAccountID) of a client (clientID) at an authority host (environment, e.g.
+// "login.microsoftonline.com"): for tools that inspect or prepare a store.
+func PartitionKey(environment, clientID, homeAccountID string) string {
+	return cachecore.Key(cachecore.PartitionID{Environment: environment, ClientID: clientID, HomeAccountID: homeAccountID})
+}

@@ -1,7 +1,9 @@
 // Command report runs entrakit's benchmarks against MSAL Go, azidentity, x/oauth2 and bare
-// net/http in one run, and prints a Markdown table of ns/op, B/op and allocs/op with the ratios
-// of entrakit to each opponent, the token requests 1,000 concurrent callers cause, and binary
-// sizes. It writes the chart to chart.svg (a hand-written SVG: no plotting dependency).
+// net/http in one run, and prints Markdown tables: the cached token (one scope set, round robin
+// over up to 10,000, and from every CPU at once), a refresh and a cold code redemption with
+// the client's own CPU time (the fake Entra runs in another process), a refresh through a file
+// store holding 10 to 10,000 accounts, the token requests 1,000 concurrent callers cause, and
+// binary sizes. It writes the chart to chart.svg (a hand-written SVG: no plotting dependency).
 //
 //	cd bench && go run ./cmd/report [-chart chart.svg] [-skip-size]
 package main
@@ -14,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -22,11 +25,12 @@ import (
 )
 
 type row struct {
-	name     string
-	ns       float64
-	bytes    int64
-	allocs   int64
-	fraction string // what it measures
+	name   string
+	ns     float64
+	cpu    float64 // cpu-ns/op, for the request benchmarks
+	bytes  int64
+	allocs int64
+	what   string // what it measures
 }
 
 // tb adapts the helpers' TB to a program: failures end it.
@@ -39,49 +43,125 @@ func (tb) Error(args ...any) { fmt.Fprintln(os.Stderr, args...); os.Exit(1) }
 func run(name, what string, f func(*testing.B)) row {
 	fmt.Fprintf(os.Stderr, "running %s...\n", name)
 	r := testing.Benchmark(f)
-	return row{name: name, ns: float64(r.T.Nanoseconds()) / float64(r.N), bytes: r.AllocedBytesPerOp(), allocs: r.AllocsPerOp(), fraction: what}
+	if r.N == 0 {
+		fmt.Fprintf(os.Stderr, "%s failed\n", name)
+		os.Exit(1)
+	}
+	return row{name: name, ns: float64(r.T.Nanoseconds()) / float64(r.N), cpu: r.Extra["cpu-ns/op"],
+		bytes: r.AllocedBytesPerOp(), allocs: r.AllocsPerOp(), what: what}
 }
 
 func main() {
+	bench.ServeRemoteIfAsked() // this binary is also the fake Entra the benchmarks talk to
 	chart := flag.String("chart", "chart.svg", "where to write the SVG chart")
 	skipSize := flag.Bool("skip-size", false, "skip the binary size builds")
 	flag.Parse()
 
-	cached := []row{
-		run("entrakit", "cached GetToken, 1 key", bench.CachedEntrakit),
-		run("entrakit (10,000 keys)", "cached GetToken, 10,000 keys in the cache", bench.CachedEntrakit10000Keys),
-		run("MSAL Go", "AcquireTokenSilent with the account", bench.CachedMSAL),
-		run("MSAL Go (1,000 accounts)", "the same, 1,000 other accounts cached", bench.CachedMSAL1000Accounts),
-		run("azidentity", "ClientSecretCredential.GetToken, cached", bench.CachedAzidentity),
-		run("x/oauth2", "ReuseTokenSource.Token, valid token", bench.CachedOAuth2),
+	what := map[string]string{
+		"entrakit":   "GetToken, cached",
+		"x/oauth2":   "ReuseTokenSource.Token, valid token (a mutex and a clock read)",
+		"azidentity": "ClientSecretCredential.GetToken, cached",
+		"MSAL Go":    "AcquireTokenSilent with the account",
 	}
-	cold := []row{
-		run("entrakit", "new credential, code redemption", bench.ColdEntrakit),
-		run("net/http", "POST + JSON decode of the same grant", bench.ColdNetHTTP),
+	var cached []row
+	for _, lib := range bench.Libraries {
+		cached = append(cached, run(lib, what[lib], bench.Cached(lib, 1, 1)))
 	}
-
-	fmt.Println("### Cached token (the hot path)")
+	fmt.Println("#### Cached token (the hot path), one scope set")
 	fmt.Println()
 	fmt.Println("| library | measures | ns/op | B/op | allocs/op | entrakit ÷ this |")
 	fmt.Println("|---|---|---:|---:|---:|---:|")
 	for _, r := range cached {
-		fmt.Printf("| %s | %s | %.0f | %d | %d | %.2f |\n", r.name, r.fraction, r.ns, r.bytes, r.allocs, cached[0].ns/r.ns)
+		fmt.Printf("| %s | %s | %.0f | %d | %d | %.2f |\n", r.name, r.what, r.ns, r.bytes, r.allocs, cached[0].ns/r.ns)
 	}
 	fmt.Println()
-	fmt.Printf("10,000 keys ÷ 1 key: %.2f\n\n", cached[1].ns/cached[0].ns)
 
-	fmt.Println("### Cold code redemption (loopback TLS fake)")
-	fmt.Println()
-	fmt.Println("| client | measures | ns/op | B/op | allocs/op |")
-	fmt.Println("|---|---|---:|---:|---:|")
-	for _, r := range cold {
-		fmt.Printf("| %s | %s | %.0f | %d | %d |\n", r.name, r.fraction, r.ns, r.bytes, r.allocs)
+	series := func(title string, sizes []int, cycle func(n int) int) {
+		fmt.Printf("#### %s (ns/op)\n\n", title)
+		fmt.Print("| n |")
+		for _, lib := range bench.Libraries {
+			fmt.Printf(" %s |", lib)
+		}
+		fmt.Println(" entrakit ÷ entrakit at n = 1 |")
+		fmt.Println("|---:|" + strings.Repeat("---:|", len(bench.Libraries)+1))
+		var one float64
+		for _, n := range sizes {
+			fmt.Printf("| %d |", n)
+			var mine float64
+			for _, lib := range bench.Libraries {
+				if n > bench.MaxSetsFor(lib) {
+					fmt.Print(" not run |")
+					continue
+				}
+				r := run(fmt.Sprintf("%s, %d scope sets cached, cycling through %d", lib, n, cycle(n)), "", bench.Cached(lib, n, cycle(n)))
+				fmt.Printf(" %.0f |", r.ns)
+				if lib == "entrakit" {
+					mine = r.ns
+				}
+			}
+			if n == 1 {
+				one = mine
+			}
+			fmt.Printf(" %.2f |\n", mine/one)
+		}
+		fmt.Println()
 	}
-	fmt.Printf("\nentrakit ÷ bare net/http: %.2f\n\n", cold[0].ns/cold[1].ns)
+	series("Cached token: one scope set among n cached", []int{1, 10, 1000, 10_000}, func(int) int { return 1 })
+	series("Cached token: round robin over n cached scope sets", []int{1, 2, 10, 1000, 10_000}, func(n int) int { return n })
+
+	fmt.Println("#### Cached token from every CPU at once (`b.RunParallel`, ns/op)")
+	fmt.Println()
+	fmt.Println("| library | 1 CPU | 2 CPUs | 2 CPUs ÷ 1 CPU |")
+	fmt.Println("|---|---:|---:|---:|")
+	procs := runtime.GOMAXPROCS(0)
+	for _, lib := range bench.Libraries {
+		var ns [2]float64
+		for i, p := range []int{1, 2} {
+			runtime.GOMAXPROCS(p)
+			ns[i] = run(fmt.Sprintf("%s in parallel on %d CPUs", lib, p), "", bench.CachedParallel(lib)).ns
+		}
+		runtime.GOMAXPROCS(procs)
+		fmt.Printf("| %s | %.0f | %.0f | %.2f |\n", lib, ns[0], ns[1], ns[1]/ns[0])
+	}
+	fmt.Println()
+
+	requests := func(title string, rows []row) {
+		fmt.Printf("#### %s (the fake in another process: cpu-ns/op is the client's own CPU)\n\n", title)
+		fmt.Println("| client | measures | ns/op | cpu-ns/op | B/op | allocs/op | entrakit CPU ÷ this |")
+		fmt.Println("|---|---|---:|---:|---:|---:|---:|")
+		for _, r := range rows {
+			fmt.Printf("| %s | %s | %.0f | %.0f | %d | %d | %.2f |\n", r.name, r.what, r.ns, r.cpu, r.bytes, r.allocs, rows[0].cpu/r.cpu)
+		}
+		fmt.Println()
+	}
+	requests("A refresh", []row{
+		run("entrakit", "GetToken on an expired token", bench.RefreshEntrakit),
+		run("net/http", "POST + json.Decoder decode of the same grant", bench.RefreshNetHTTP),
+	})
+	requests("A cold code redemption", []row{
+		run("entrakit", "new credential, GetToken", bench.RedeemEntrakit),
+		run("x/oauth2", "Config.Exchange (with the scope Entra requires)", bench.RedeemOAuth2),
+		run("MSAL Go", "AcquireTokenByAuthCode", bench.RedeemMSAL),
+		run("net/http", "POST + json.Decoder decode of the same grant", bench.RedeemNetHTTP),
+	})
+
+	fmt.Println("#### A refresh through a FileStore holding n accounts")
+	fmt.Println()
+	fmt.Println("| accounts | ns/op | cpu-ns/op | allocs/op | ÷ 10 accounts (ns/op) |")
+	fmt.Println("|---:|---:|---:|---:|---:|")
+	var ten float64
+	for _, n := range []int{10, 1000, 10_000} {
+		r := run(fmt.Sprintf("persistent refresh, %d accounts", n), "", bench.PersistentRefresh(n))
+		if n == 10 {
+			ten = r.ns
+		}
+		fmt.Printf("| %d | %.0f | %.0f | %d | %.2f |\n", n, r.ns, r.cpu, r.allocs, r.ns/ten)
+	}
+	fmt.Println()
 
 	fmt.Fprintln(os.Stderr, "running the stampede...")
 	counts := bench.Stampede(tb{}, 1000)
-	fmt.Println("### 1,000 concurrent callers on a token that needs refreshing")
+	fmt.Println("#### 1,000 concurrent callers on a token that needs refreshing")
 	fmt.Println()
 	fmt.Println("| library | token requests sent |")
 	fmt.Println("|---|---:|")
@@ -113,7 +193,7 @@ func sizes() {
 		os.Exit(1)
 	}
 	defer os.RemoveAll(dir)
-	fmt.Println("### Binary size (`go build -ldflags='-s -w'`)")
+	fmt.Println("#### Binary size (`go build -ldflags='-s -w'`)")
 	fmt.Println()
 	fmt.Println("| program | bytes | MiB | over net/http |")
 	fmt.Println("|---|---:|---:|---:|")
