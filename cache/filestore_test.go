@@ -221,7 +221,7 @@ func TestAKilledWriterNeverLeavesABrokenFile(t *testing.T) {
 	}
 	t.Parallel()
 	st, dir := newStore(t)
-	for i := range 8 {
+	for i := range 5 {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), helperEnv+"=writer", "ENTRAKIT_CACHE_DIR="+dir)
 		out, err := cmd.StdoutPipe()

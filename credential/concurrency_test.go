@@ -2,6 +2,10 @@ package credential
 
 import (
 	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -58,41 +62,72 @@ func TestThousandCallersShareOneRequest(t *testing.T) {
 	}
 }
 
+// gate holds the token requests for one scope at the client until released: tests use it
+// instead of sleeping to make a request slow.
+type gate struct {
+	base    http.RoundTripper
+	scope   string
+	entered chan struct{} // closed when a held request arrives
+	release chan struct{}
+	once    sync.Once
+}
+
+func newGate(base http.RoundTripper, scope string) *gate {
+	return &gate{base: base, scope: scope, entered: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (g *gate) RoundTrip(r *http.Request) (*http.Response, error) {
+	if body, err := r.GetBody(); err == nil {
+		b, _ := io.ReadAll(body)
+		if form, _ := url.ParseQuery(string(b)); form.Get("scope") == g.scope {
+			g.once.Do(func() { close(g.entered) })
+			select {
+			case <-g.release:
+			case <-r.Context().Done():
+				return nil, r.Context().Err()
+			}
+		}
+	}
+	return g.base.RoundTrip(r)
+}
+
 func TestDifferentKeysAreNotSerialised(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
-	c := f.cred(entratest.User{}, nil)
+	g := newGate(f.srv.Client().Transport, vault)
+	c := f.cred(entratest.User{}, func(o *AuthorizationCodeOptions) { o.HTTPClient = &http.Client{Transport: g} })
 	get(t, c, scopes(graph))
-	f.srv.FailNext(entratest.Fault{Delay: time.Second}) // the next request (key A) is slow
-	slowDone := make(chan time.Time, 1)
-	go func() {
-		_, _ = c.GetToken(context.Background(), scopes(vault))
-		slowDone <- time.Now()
-	}()
-	// Let key A's request reach the server; the fake holds it for a second.
-	time.Sleep(100 * time.Millisecond)
-	start := time.Now()
-	get(t, c, scopes("https://management.azure.com/.default")) // key B
-	if el := time.Since(start); el > 500*time.Millisecond {
-		t.Errorf("key B waited %v behind key A's slow request", el)
+	slow := make(chan error, 1)
+	go func() { _, err := c.GetToken(context.Background(), scopes(vault)); slow <- err }()
+	<-g.entered // key A's request is under way, and held
+	// Key B goes through meanwhile (were keys serialised, it would wait for A until its
+	// context ended).
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := c.GetToken(ctx, scopes("https://management.azure.com/.default")); err != nil {
+		t.Errorf("key B waited behind key A's request: %v", err)
 	}
-	<-slowDone
+	close(g.release)
+	if err := <-slow; err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestWaiterContextEndsItsWait(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
-	c := f.cred(entratest.User{}, nil)
-	f.srv.FailNext(entratest.Fault{Delay: time.Second})
-	go func() { _, _ = c.GetToken(context.Background(), scopes(graph)) }()
-	time.Sleep(50 * time.Millisecond)
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	g := newGate(f.srv.Client().Transport, graph)
+	c := f.cred(entratest.User{}, func(o *AuthorizationCodeOptions) { o.HTTPClient = &http.Client{Transport: g} })
+	first := make(chan error, 1)
+	go func() { _, err := c.GetToken(context.Background(), scopes(graph)); first <- err }()
+	<-g.entered
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	start := time.Now()
-	if _, err := c.GetToken(ctx, scopes(graph)); err == nil {
-		t.Fatal("want the waiter's deadline error")
+	if _, err := c.GetToken(ctx, scopes(graph)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a waiter whose context ended: err = %v, want its deadline", err)
 	}
-	if el := time.Since(start); el > 300*time.Millisecond {
-		t.Errorf("waiter returned after %v, want about 50 ms", el)
+	close(g.release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
 	}
 }

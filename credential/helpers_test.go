@@ -44,6 +44,24 @@ type fixture struct {
 	t     *testing.T
 	srv   *entratest.Server
 	clock *clock
+
+	mu    sync.Mutex
+	waits []time.Duration // the retry waits credentials made (recorded, not slept)
+}
+
+// sleep records a retry wait instead of sleeping: tests assert the wait, and run in
+// milliseconds.
+func (f *fixture) sleep(ctx context.Context, d time.Duration) error {
+	f.mu.Lock()
+	f.waits = append(f.waits, d)
+	f.mu.Unlock()
+	return ctx.Err()
+}
+
+func (f *fixture) recordedWaits() []time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]time.Duration(nil), f.waits...)
 }
 
 func newFixture(t *testing.T, opts *entratest.Options) *fixture {
@@ -73,6 +91,7 @@ func (f *fixture) cred(user entratest.User, mod func(*AuthorizationCodeOptions))
 	if err != nil {
 		f.t.Fatal(err)
 	}
+	c.e.sleep = f.sleep
 	f.t.Cleanup(func() { c.Close() })
 	return c
 }

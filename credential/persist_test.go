@@ -135,7 +135,7 @@ func refresherHelper() int {
 
 func TestTwoProcessesShareOneCacheFile(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs two processes of 200 refreshes")
+		t.Skip("runs two processes of 50 refreshes")
 	}
 	t.Parallel()
 	f := newFixture(t, &entratest.Options{StrictRotation: true})
@@ -148,7 +148,7 @@ func TestTwoProcessesShareOneCacheFile(t *testing.T) {
 	get(t, seed, scopes(graph))
 	account := seed.e.boundAccount()
 
-	const perProcess = 200
+	const perProcess = 50
 	var wg sync.WaitGroup
 	outputs := make([][]byte, 2)
 	errs := make([]error, 2)

@@ -70,6 +70,9 @@ type Client struct {
 	MaxRetryWait time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Sleep waits between attempts of Exchange, until ctx ends; nil means a timer. (Tests set
+	// it to record the waits instead of sleeping them.)
+	Sleep func(ctx context.Context, d time.Duration) error
 	// Logger receives one debug record per HTTP exchange (method, host, path, status,
 	// duration, client request id); never a form field, header value or body. nil is silent.
 	Logger *slog.Logger
@@ -90,7 +93,11 @@ func (c *Client) Exchange(ctx context.Context, endpoint string, form url.Values)
 		if !again {
 			return tok, err
 		}
-		if err := sleep(ctx, wait); err != nil {
+		sleepFn := c.Sleep
+		if sleepFn == nil {
+			sleepFn = sleep
+		}
+		if err := sleepFn(ctx, wait); err != nil {
 			return nil, fmt.Errorf("oauth: POST %s: %w", endpoint, err)
 		}
 	}

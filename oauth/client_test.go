@@ -249,8 +249,9 @@ func TestRetries(t *testing.T) {
 				_, _ = w.Write([]byte(`{"access_token":"ok","expires_in":60}`))
 			}))
 			defer srv.Close()
-			c := &Client{HTTPClient: srv.Client(), Backoff: time.Millisecond}
-			start := time.Now()
+			var waited time.Duration
+			c := &Client{HTTPClient: srv.Client(), Backoff: time.Millisecond,
+				Sleep: func(ctx context.Context, d time.Duration) error { waited += d; return nil }}
 			tok, err := c.Exchange(context.Background(), srv.URL, url.Values{})
 			if calls.Load() != tc.wantCalls {
 				t.Errorf("server saw %d requests, want %d", calls.Load(), tc.wantCalls)
@@ -258,8 +259,8 @@ func TestRetries(t *testing.T) {
 			if tc.wantOK != (err == nil) || (err == nil && tok.AccessToken != "ok") {
 				t.Errorf("Exchange = %v, %v", tok, err)
 			}
-			if el := time.Since(start); el < tc.minWait {
-				t.Errorf("returned after %v, before the server's requested wait %v", el, tc.minWait)
+			if waited < tc.minWait {
+				t.Errorf("waited %v in all, less than the server's requested wait %v", waited, tc.minWait)
 			}
 		})
 	}
@@ -274,16 +275,16 @@ func TestRetryNeverWaitsPastTheDeadline(t *testing.T) {
 		w.WriteHeader(503)
 	}))
 	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	start := time.Now()
-	_, err := (&Client{HTTPClient: srv.Client()}).Exchange(ctx, srv.URL, nil)
+	slept := false
+	_, err := (&Client{HTTPClient: srv.Client(), Sleep: func(context.Context, time.Duration) error { slept = true; return nil }}).Exchange(ctx, srv.URL, nil)
 	var re *RetrieveError
 	if !errors.As(err, &re) || re.StatusCode != 503 {
 		t.Fatalf("err = %v, want the 503 answer", err)
 	}
-	if el := time.Since(start); el > 200*time.Millisecond || calls.Load() != 1 {
-		t.Errorf("took %v and %d calls; should give up at once when Retry-After outlives the deadline", el, calls.Load())
+	if slept || calls.Load() != 1 {
+		t.Errorf("slept %v after %d calls; should give up at once when Retry-After outlives the deadline", slept, calls.Load())
 	}
 }
 
@@ -354,15 +355,11 @@ func TestCancelledContextReturnsPromptly(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(block)
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	start := time.Now()
-	_, err := (&Client{}).Exchange(ctx, srv.URL, nil)
-	if !errors.Is(err, context.DeadlineExceeded) {
+	// The server holds the request until the test ends: the call must end with the deadline.
+	if _, err := (&Client{}).Exchange(ctx, srv.URL, nil); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("err = %v, want DeadlineExceeded", err)
-	}
-	if el := time.Since(start); el > 200*time.Millisecond {
-		t.Errorf("returned %v after the call, want within 100 ms of the deadline", el)
 	}
 }
 
