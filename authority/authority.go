@@ -87,7 +87,7 @@ func Parse(s string) (Authority, error) {
 	return Authority{host: h}, nil
 }
 
-// Resolve picks the authority host the way the reference does: an explicit option wins, then
+// Resolve picks the authority host as azure-identity does: an explicit option wins, then
 // the AZURE_AUTHORITY_HOST environment variable (read through getenv, which may be nil), then
 // the public cloud.
 func Resolve(option string, getenv func(string) string) (Authority, error) {

@@ -1,6 +1,6 @@
 package authority
 
-// This test guards the module's layout (DESIGN section 1). It lives in authority, the first
+// This test guards the module's layout (the import order of the package list in the README). It lives in authority, the first
 // package of the import order, and reads the whole module from the directory above.
 
 import (
@@ -98,7 +98,7 @@ func TestRootModuleDependencies(t *testing.T) {
 	}
 	for _, d := range direct {
 		if !slices.Contains(allowed, d) {
-			t.Errorf("root module depends directly on %s; DESIGN allows only %v (others need a README reason)", d, allowed)
+			t.Errorf("root module depends directly on %s; only %v are allowed (others need a reason in the README's dependency table)", d, allowed)
 		}
 	}
 	for _, need := range allowed[:3] {

@@ -15,7 +15,7 @@ const (
 )
 
 // EnvDisableMultiTenantAuth, when set to any non-empty value, pins every request to the
-// credential's own tenant, as in the reference.
+// credential's own tenant, as in azure-identity.
 const EnvDisableMultiTenantAuth = "AZURE_IDENTITY_DISABLE_MULTITENANTAUTH"
 
 // MaxTenantIDLength bounds a tenant ID: a GUID is 36 bytes and a DNS name at most 253.
@@ -44,7 +44,7 @@ func ValidateTenantID(t string) error {
 	return nil
 }
 
-// ResolveTenant decides which tenant a request uses, following the reference's rules in order
+// ResolveTenant decides which tenant a request uses, following azure-identity's rules in order
 // (docs/PROTOCOL.md#authorities-and-tenants):
 //
 //  1. no requested tenant, or the default one: the default;
@@ -54,7 +54,7 @@ func ValidateTenantID(t string) error {
 //  5. allowed is empty and the default is "organizations": the requested tenant;
 //  6. otherwise an error wrapping [ErrTenantNotAllowed] that names AdditionallyAllowedTenants.
 //
-// Comparisons are exact, as in the reference. A requested tenant is validated first.
+// Comparisons are exact, as in azure-identity. A requested tenant is validated first.
 // getenv may be nil (no environment).
 func ResolveTenant(defaultTenant, requested string, allowed []string, getenv func(string) string) (string, error) {
 	if requested == "" || requested == defaultTenant {

@@ -13,7 +13,7 @@ import (
 	"github.com/entrakit/entrakit/authority"
 )
 
-// MaxAuthRecordSize is the reference's limit on authRecord.json.
+// MaxAuthRecordSize is azure-identity's limit on authRecord.json.
 const MaxAuthRecordSize = 10 * 1024
 
 // AuthRecord is the sign-in record the newer Azure Resources extension writes: who is signed in.

@@ -31,6 +31,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/entrakit/entrakit/authority"
 	"github.com/entrakit/entrakit/cache"
@@ -69,14 +70,19 @@ type CredentialOptions struct {
 	// AuthRecordPath is the Azure Resources extension's sign-in record; default
 	// ~/.azure/ms-azuretools.vscode-azureresourcegroups/authRecord.json (or ~/.Azure/...).
 	AuthRecordPath string
+	// Now is the clock; nil means the system's wall clock.
+	Now func() time.Time
+	// Retry bounds the retries of a token request; the zero value means the defaults.
+	Retry credential.RetryOptions
 }
 
 // Credential is VisualStudioCodeCredential. It is safe for concurrent use.
 type Credential struct {
-	cloud, tenant, authorityHost string
-	unavailable                  string // set at construction: the credential can never work here
-	secrets                      SecretStore
-	opts                         CredentialOptions
+	cloud       string
+	cfg         authority.Config // the authority (when the cloud is known), tenant and allow-list
+	unavailable string           // set at construction: the credential can never work here
+	secrets     SecretStore
+	opts        CredentialOptions
 
 	mu     sync.Mutex                              // one store lookup at a time
 	inner  atomic.Pointer[credential.RefreshToken] // built once the refresh token has been read
@@ -116,41 +122,36 @@ func NewCredential(opts *CredentialOptions) (*Credential, error) {
 	if c.cloud == "" {
 		c.cloud = DefaultCloud
 	}
-	c.tenant = opts.TenantID
+	tenant := opts.TenantID
 	source := "TenantID"
-	if c.tenant == "" {
-		c.tenant, source = settings.Tenant, `"azure.tenant" in VS Code's settings`
+	if tenant == "" {
+		tenant, source = settings.Tenant, `"azure.tenant" in VS Code's settings`
 	}
-	if c.tenant == "" {
-		c.tenant = authority.Organizations
+	if tenant == "" {
+		tenant = authority.Organizations
 	}
-	if err := authority.ValidateTenantID(c.tenant); err != nil {
+	if err := authority.ValidateTenantID(tenant); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", credential.ErrInvalidInput, source, err)
 	}
-	switch host, known := Clouds[c.cloud]; {
+	host := ""
+	switch known, ok := Clouds[c.cloud]; {
 	case opts.AuthorityHost != "":
-		c.authorityHost = opts.AuthorityHost
+		host = opts.AuthorityHost
 	case os.Getenv(authority.EnvAuthorityHost) != "":
-		c.authorityHost = os.Getenv(authority.EnvAuthorityHost)
-	case known:
-		c.authorityHost = host
+		host = os.Getenv(authority.EnvAuthorityHost)
+	case ok:
+		host = known
 	case c.unavailable == "":
 		c.unavailable = fmt.Sprintf("VS Code is configured to use a custom cloud. Set CredentialOptions.AuthorityHost with the Microsoft Entra endpoint for cloud %q", c.cloud)
 	}
-	if c.authorityHost != "" {
-		if _, err := authority.Parse(c.authorityHost); err != nil {
-			return nil, fmt.Errorf("%w: %w", credential.ErrInvalidInput, err)
-		}
+	// The same validation every credential makes (an unknown cloud's authority is not used).
+	cfg, err := authority.NewConfig(host, tenant, opts.AdditionallyAllowedTenants, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", credential.ErrInvalidInput, err)
 	}
-	if strings.EqualFold(c.tenant, authority.ADFS) && c.unavailable == "" {
+	c.cfg = cfg
+	if strings.EqualFold(tenant, authority.ADFS) && c.unavailable == "" {
 		c.unavailable = credentialName + " authentication unavailable. ADFS is not supported."
-	}
-	for _, t := range opts.AdditionallyAllowedTenants {
-		if t != "*" {
-			if err := authority.ValidateTenantID(t); err != nil {
-				return nil, fmt.Errorf("%w: AdditionallyAllowedTenants: %w", credential.ErrInvalidInput, err)
-			}
-		}
 	}
 	return c, nil
 }
@@ -201,9 +202,9 @@ func (c *Credential) credential(ctx context.Context) (*credential.RefreshToken, 
 		return nil, c.unavailableError(c.notSignedIn("The value VS Code stored for Azure is not a refresh token (it is likely a session of a newer Azure extension)."))
 	}
 	// The refresh token grant with VS Code's client ID and no secret (docs/PROTOCOL.md#the-vs-code-credential).
-	inner, err := credential.NewNamedRefreshToken(credentialName, c.tenant, ClientID, rt, &credential.RefreshTokenOptions{
-		AuthorityHost: c.authorityHost, AdditionallyAllowedTenants: c.opts.AdditionallyAllowedTenants,
-		HTTPClient: c.opts.HTTPClient, Cache: c.opts.Cache, Logger: c.opts.Logger,
+	inner, err := credential.NewNamedRefreshToken(credentialName, c.cfg.Tenant, ClientID, rt, &credential.RefreshTokenOptions{
+		AuthorityHost: c.cfg.Authority.URL(), AdditionallyAllowedTenants: c.cfg.Allowed,
+		HTTPClient: c.opts.HTTPClient, Cache: c.opts.Cache, Logger: c.opts.Logger, Now: c.opts.Now, Retry: c.opts.Retry,
 	})
 	if err != nil {
 		return nil, c.unavailableError("the refresh token VS Code stored cannot be used: " + err.Error())
@@ -272,5 +273,9 @@ func (c *Credential) Close() error {
 
 // Format prints the cloud, tenant and authority; never the refresh token.
 func (c *Credential) Format(f fmt.State, verb rune) {
-	fmt.Fprintf(f, "vscode.Credential{Cloud:%s TenantID:%s Authority:%s}", c.cloud, c.tenant, c.authorityHost)
+	auth := ""
+	if c.unavailable == "" || Clouds[c.cloud] != "" {
+		auth = c.cfg.Authority.URL()
+	}
+	fmt.Fprintf(f, "vscode.Credential{Cloud:%s TenantID:%s Authority:%s}", c.cloud, c.cfg.Tenant, auth)
 }

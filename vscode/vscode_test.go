@@ -67,7 +67,7 @@ func TestAuthorityAndTenantResolution(t *testing.T) {
 		{"China cloud", `{"azure.cloud":"AzureChinaCloud"}`, "", "", "login.chinacloudapi.cn", "organizations"},
 		{"US Government", `{"azure.cloud":"AzureUSGovernment","azure.tenant":"t1"}`, "", "", "login.microsoftonline.us", "t1"},
 		{"environment beats the cloud map", `{"azure.cloud":"AzureChinaCloud"}`, "", "login.microsoftonline.us", "login.microsoftonline.us", "organizations"},
-		{"option beats the environment", `{}`, "https://example.login", "login.microsoftonline.us", "https://example.login", "organizations"},
+		{"option beats the environment", `{}`, "https://example.login", "login.microsoftonline.us", "example.login", "organizations"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -76,8 +76,8 @@ func TestAuthorityAndTenantResolution(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.authorityHost != tc.wantHost || c.tenant != tc.wantTenant || c.unavailable != "" {
-				t.Errorf("host %q tenant %q unavailable %q", c.authorityHost, c.tenant, c.unavailable)
+			if c.cfg.Authority.Host() != tc.wantHost || c.cfg.Tenant != tc.wantTenant || c.unavailable != "" {
+				t.Errorf("host %q tenant %q unavailable %q", c.cfg.Authority.Host(), c.cfg.Tenant, c.unavailable)
 			}
 		})
 	}
