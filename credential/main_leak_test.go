@@ -9,8 +9,11 @@ import (
 
 // TestMain runs the test binary as a helper process when a multi-process test asks for one.
 func TestMain(m *testing.M) {
-	if os.Getenv(helperEnv) == "refresher" {
+	switch os.Getenv(helperEnv) {
+	case "refresher":
 		os.Exit(refresherHelper())
+	case "holder":
+		os.Exit(holderHelper())
 	}
 	testkit.LeakCheckMain(m)
 }

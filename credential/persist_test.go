@@ -1,6 +1,7 @@
 package credential
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -101,19 +102,112 @@ func TestNewFromCacheValidation(t *testing.T) {
 	}
 }
 
-// refresherHelper is one process of TestTwoProcessesShareOneCacheFile: N requests with claims
-// (so each goes to the network, as a refresh) through the shared cache file.
-func refresherHelper() int {
+// helperCredential is the credential of a helper process: the account H_ACCOUNT from the cache
+// directory H_CACHE, against the fake at H_URL (whose certificate is H_CA).
+func helperCredential() (*RefreshToken, error) {
 	pool := x509.NewCertPool()
 	pem, err := os.ReadFile(os.Getenv("H_CA"))
 	if err != nil || !pool.AppendCertsFromPEM(pem) {
-		fmt.Fprintln(os.Stderr, "helper: bad CA")
-		return 2
+		return nil, errors.New("bad CA")
 	}
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	st, _ := cache.NewFileStore(os.Getenv("H_CACHE"))
+	st, err := cache.NewFileStore(os.Getenv("H_CACHE"))
+	if err != nil {
+		return nil, err
+	}
 	c, _ := cache.New(&cache.Options{Store: st})
-	cred, err := NewFromCache(os.Getenv("H_TENANT"), testClient, os.Getenv("H_ACCOUNT"), &RefreshTokenOptions{Cache: c, AuthorityHost: os.Getenv("H_URL"), HTTPClient: hc})
+	return NewFromCache(os.Getenv("H_TENANT"), testClient, os.Getenv("H_ACCOUNT"), &RefreshTokenOptions{Cache: c, AuthorityHost: os.Getenv("H_URL"), HTTPClient: hc})
+}
+
+// holderHelper keeps a credential for an account of a shared cache and, for each line "refresh"
+// on stdin, asks for a token with claims (a refresh) and prints "ok" or the error.
+func holderHelper() int {
+	cred, err := helperCredential()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "helper:", err)
+		return 2
+	}
+	in := bufio.NewScanner(os.Stdin)
+	for i := 0; in.Scan(); i++ {
+		claims := fmt.Sprintf(`{"access_token":{"nbf":{"essential":true,"value":"%d"}}}`, i)
+		if _, err := cred.GetToken(context.Background(), TokenRequestOptions{Scopes: []string{graph}, Claims: claims}); err != nil {
+			fmt.Println("error:", err)
+		} else {
+			fmt.Println("ok")
+		}
+	}
+	return 0
+}
+
+// Sign-out through a cache directory shared by two processes: the other process's next
+// request finds the account gone, and never writes it back; the other account stays.
+func TestRemoveAccountSignsOutEveryProcessSharingTheStore(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, &entratest.Options{StrictRotation: true})
+	f.srv.AddUser(bob)
+	dir := t.TempDir()
+	path, ca := filepath.Join(dir, "tokens"), filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(ca, f.srv.CertificatePEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	alice := f.cred(entratest.User{}, func(o *AuthorizationCodeOptions) { o.Cache = fileCache(t, path) })
+	b := f.cred(bob, func(o *AuthorizationCodeOptions) { o.Cache = fileCache(t, path) })
+	get(t, alice, scopes(graph))
+	get(t, b, scopes(graph))
+	aliceID, bobID := alice.e.boundAccount(), b.e.boundAccount()
+
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), helperEnv+"=holder", "H_CA="+ca, "H_CACHE="+path, "H_URL="+f.srv.URL(),
+		"H_TENANT="+f.srv.TenantID(), "H_ACCOUNT="+aliceID)
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { stdin.Close(); _ = cmd.Wait() }()
+	replies := bufio.NewScanner(stdout)
+	refresh := func() string {
+		fmt.Fprintln(stdin, "refresh")
+		if !replies.Scan() {
+			t.Fatal("the helper process ended")
+		}
+		return replies.Text()
+	}
+	if got := refresh(); got != "ok" {
+		t.Fatalf("the other process, before sign-out: %s", got)
+	}
+
+	if err := fileCache(t, path).RemoveAccount(context.Background(), aliceID); err != nil {
+		t.Fatal(err)
+	}
+	before := f.srv.TokenRequests()
+	if got := refresh(); !strings.Contains(got, "no authorization code, cached access token, or refresh token available") {
+		t.Errorf("the other process after sign-out: %s", got)
+	}
+	if n := f.srv.TokenRequests() - before; n != 0 {
+		t.Errorf("the other process sent %d token requests for a signed-out account", n)
+	}
+	accounts := fileCache(t, path).Accounts()
+	if len(accounts) != 1 || accounts[0].HomeAccountID != bobID {
+		t.Errorf("accounts after alice signed out: %v", accounts)
+	}
+	if rt := refreshTokenOnDisk(t, path, f.srv.Host(), aliceID); rt != "" {
+		t.Error("alice's refresh token came back")
+	}
+	other, err := NewFromCache(f.srv.TenantID(), testClient, bobID, &RefreshTokenOptions{Cache: fileCache(t, path), AuthorityHost: f.srv.URL(), HTTPClient: f.srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.GetToken(context.Background(), TokenRequestOptions{Scopes: []string{graph}, Claims: challengeClaims}); err != nil {
+		t.Errorf("bob, still signed in: %v", err)
+	}
+}
+
+// refresherHelper is one process of TestTwoProcessesShareOneCacheFile: N requests with claims
+// (so each goes to the network, as a refresh) through the shared cache file.
+func refresherHelper() int {
+	cred, err := helperCredential()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "helper:", err)
 		return 2
