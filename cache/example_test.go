@@ -11,14 +11,14 @@ import (
 	entratest "github.com/entrakit/entrakit/httptest_fixtures"
 )
 
-// Persist tokens in a file so that a later credential (or process) reuses the sign-in.
+// Persist tokens in a directory so that a later credential (or process) reuses the sign-in.
 func Example() {
 	srv := entratest.NewServer(nil)
 	defer srv.Close()
 	dir, _ := os.MkdirTemp("", "entrakit-example")
 	defer os.RemoveAll(dir)
 
-	store, _ := cache.NewFileStore(filepath.Join(dir, "tokens.json"))
+	store, _ := cache.NewFileStore(filepath.Join(dir, "tokens"))
 	tokens, _ := cache.New(&cache.Options{Store: store})
 	code := srv.IssueCode(entratest.CodeRequest{ClientID: "app", RedirectURI: "http://localhost/cb",
 		Scopes: []string{"openid", "offline_access"}}) // openid: Entra names the account in an id_token
@@ -31,7 +31,7 @@ func Example() {
 		return
 	}
 
-	// Later: a new cache on the same file, and a credential for the account it holds.
+	// Later: a new cache on the same directory, and a credential for the account it holds.
 	again, _ := cache.New(&cache.Options{Store: store})
 	account := again.Accounts()[0]
 	later, _ := credential.NewFromCache(srv.TenantID(), "app", account.HomeAccountID,

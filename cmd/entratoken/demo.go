@@ -104,7 +104,7 @@ func (d *demoRun) print(v any) error {
 func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("demo", "Runs the authorization-code flow with PKCE, a cached call, a refresh, a replayed code and a\nCAE claims challenge against an in-process fake Entra ID, and prints each result as JSON.", stderr)
 	showToken := fs.Bool("show-token", false, "print the access tokens too")
-	cachePath := fs.String("cache", "", "persist tokens in this file; a later run with the same file reuses them without signing in")
+	cachePath := fs.String("cache", "", "persist tokens in this directory (created 0700); a later run with the same directory reuses them without signing in")
 	trace := fs.Bool("trace", false, "print each HTTP exchange, secrets replaced by placeholders and JWTs decoded")
 	var scopes scopeList
 	fs.Var(&scopes, "scope", "a scope to request (repeatable; default https://graph.microsoft.com/.default)")

@@ -150,7 +150,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// openCache opens a token cache persisted in path (created 0600 on first save).
+// openCache opens a token cache persisted in the directory path (created 0700, files 0600).
 func openCache(path string) (*cache.Cache, error) {
 	st, err := cache.NewFileStore(path)
 	if err != nil {
