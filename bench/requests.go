@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/url"
 	"strings"
@@ -31,20 +32,33 @@ func RefreshEntrakit(b *testing.B) {
 	r := StartRemote(b)
 	defer r.Close()
 	clock := &movingClock{}
-	cred := entrakitFor(b, r.fake(b), nil, clock.now, 1)
+	refreshes(b, r, clock, entrakitFor(b, r.fake(b), nil, clock.now, 1))
+}
+
+// refreshes measures b.N calls of cred, each after its clock moved past the token's expiry, and
+// checks that each made one token request.
+func refreshes(b *testing.B, r *Remote, clock *movingClock, cred credential.TokenCredential) {
 	opts := credential.TokenRequestOptions{Scopes: ScopeSet(0)}
 	r.TokenRequests(b)
-	m := startCPU(b)
-	for range b.N {
+	each(b, func(int) error {
 		clock.advance(2 * time.Hour)
-		if _, err := cred.GetToken(context.Background(), opts); err != nil {
+		_, err := cred.GetToken(context.Background(), opts)
+		return err
+	})
+	if got := r.TokenRequests(b); got != b.N {
+		b.Fatalf("%d token requests for %d refreshes", got, b.N)
+	}
+}
+
+// each runs f(0..b.N-1), measuring this process's CPU time and allocations.
+func each(b *testing.B, f func(i int) error) {
+	m := startCPU(b)
+	for i := range b.N {
+		if err := f(i); err != nil {
 			b.Fatal(err)
 		}
 	}
 	m.stop()
-	if got := r.TokenRequests(b); got != b.N {
-		b.Fatalf("%d token requests for %d refreshes", got, b.N)
-	}
 }
 
 // RefreshNetHTTP: the same refresh_token grant as a bare net/http POST and a json.Decoder
@@ -54,29 +68,28 @@ func RefreshNetHTTP(b *testing.B) {
 	defer r.Close()
 	form := url.Values{"grant_type": {"refresh_token"}, "client_id": {ClientID}, "client_secret": {Secret},
 		"refresh_token": {r.RefreshToken(b)}, "scope": {Scope}}
-	m := startCPU(b)
-	for range b.N {
-		postAndDecode(b, r, form)
-	}
-	m.stop()
+	each(b, func(int) error { return postAndDecode(r, form) })
 }
 
-func postAndDecode(b *testing.B, r *Remote, form url.Values) {
+func postAndDecode(r *Remote, form url.Values) error {
 	resp, err := r.Client.Post(r.TokenURL(), "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
 	if err != nil {
-		b.Fatal(err)
+		return err
 	}
-	defer io.Copy(io.Discard, resp.Body) // so that the connection is reused
+	defer func() {
+		_, _ = io.Copy(io.Discard, resp.Body) // drained, the connection is reused
+		resp.Body.Close()
+	}()
 	var tok struct {
 		AccessToken  string `json:"access_token"`
 		RefreshToken string `json:"refresh_token"`
 		ExpiresIn    int    `json:"expires_in"`
 	}
 	err = json.NewDecoder(resp.Body).Decode(&tok)
-	resp.Body.Close()
-	if err != nil || tok.AccessToken == "" {
-		b.Fatalf("%v %d", err, resp.StatusCode)
+	if err == nil && tok.AccessToken == "" {
+		err = fmt.Errorf("status %d without an access token", resp.StatusCode)
 	}
+	return err
 }
 
 func oauth2Config(r *Remote) *oauth2.Config {
@@ -90,18 +103,14 @@ func RedeemEntrakit(b *testing.B) {
 	defer r.Close()
 	codes := r.Codes(b, b.N)
 	opts := credential.TokenRequestOptions{Scopes: ScopeSet(0)}
-	m := startCPU(b)
-	for i := range b.N {
+	each(b, func(i int) error {
 		cred, err := credential.NewAuthorizationCode(r.Tenant, ClientID, codes[i], Redirect, &credential.AuthorizationCodeOptions{
 			ClientSecret: Secret, AuthorityHost: r.URL, HTTPClient: r.Client})
-		if err != nil {
-			b.Fatal(err)
+		if err == nil {
+			_, err = cred.GetToken(context.Background(), opts)
 		}
-		if _, err := cred.GetToken(context.Background(), opts); err != nil {
-			b.Fatal(err)
-		}
-	}
-	m.stop()
+		return err
+	})
 }
 
 // RedeemOAuth2: x/oauth2's Config.Exchange of a new code, per iteration, with the scope Entra
@@ -113,13 +122,10 @@ func RedeemOAuth2(b *testing.B) {
 	codes := r.Codes(b, b.N)
 	cfg := oauth2Config(r)
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, r.Client)
-	m := startCPU(b)
-	for i := range b.N {
-		if _, err := cfg.Exchange(ctx, codes[i], oauth2.SetAuthURLParam("scope", Scope)); err != nil {
-			b.Fatal(err)
-		}
-	}
-	m.stop()
+	each(b, func(i int) error {
+		_, err := cfg.Exchange(ctx, codes[i], oauth2.SetAuthURLParam("scope", Scope))
+		return err
+	})
 }
 
 // RedeemMSAL: MSAL Go's AcquireTokenByAuthCode of a new code, per iteration (one client).
@@ -135,13 +141,10 @@ func RedeemMSAL(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	m := startCPU(b)
-	for i := range b.N {
-		if _, err := app.AcquireTokenByAuthCode(context.Background(), codes[i], Redirect, ScopeSet(0)); err != nil {
-			b.Fatal(err)
-		}
-	}
-	m.stop()
+	each(b, func(i int) error {
+		_, err := app.AcquireTokenByAuthCode(context.Background(), codes[i], Redirect, ScopeSet(0))
+		return err
+	})
 }
 
 // RedeemNetHTTP: the same code grant as a bare net/http POST and a json.Decoder decode.
@@ -149,12 +152,10 @@ func RedeemNetHTTP(b *testing.B) {
 	r := StartRemote(b)
 	defer r.Close()
 	codes := r.Codes(b, b.N)
-	m := startCPU(b)
-	for i := range b.N {
-		postAndDecode(b, r, url.Values{"grant_type": {"authorization_code"}, "client_id": {ClientID}, "code": {codes[i]},
+	each(b, func(i int) error {
+		return postAndDecode(r, url.Values{"grant_type": {"authorization_code"}, "client_id": {ClientID}, "code": {codes[i]},
 			"redirect_uri": {Redirect}, "scope": {Scope}, "client_secret": {Secret}})
-	}
-	m.stop()
+	})
 }
 
 // cpuMeter reports this process's CPU time per operation.

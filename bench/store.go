@@ -2,15 +2,12 @@ package bench
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/entrakit/entrakit/cache"
-	"github.com/entrakit/entrakit/credential"
 )
 
 // PersistentRefresh measures a refresh through a FileStore that holds accounts accounts: the
@@ -37,19 +34,7 @@ func PersistentRefresh(accounts int) func(*testing.B) {
 		if n := len(c.Accounts()); n != accounts {
 			b.Fatalf("the store lists %d accounts, want %d", n, accounts)
 		}
-		opts := credential.TokenRequestOptions{Scopes: ScopeSet(0)}
-		r.TokenRequests(b)
-		m := startCPU(b)
-		for range b.N {
-			clock.advance(2 * time.Hour)
-			if _, err := cred.GetToken(context.Background(), opts); err != nil {
-				b.Fatal(err)
-			}
-		}
-		m.stop()
-		if got := r.TokenRequests(b); got != b.N {
-			b.Fatalf("%d token requests for %d refreshes", got, b.N)
-		}
+		refreshes(b, r, clock, cred)
 	}
 }
 

@@ -29,42 +29,13 @@ import (
 	"github.com/entrakit/entrakit/internal/cachecore"
 )
 
-// Store is where a Cache persists its partitions, each an opaque blob under an opaque key (the
-// keys are safe as file names and Redis keys). Implement it to keep tokens elsewhere (a
-// database, a secrets manager); FileStore is one. Implementations must be safe for concurrent
-// use.
-//
-// The Cache calls Load, Save and Delete for a key only while it holds that key's lock, and
-// holds a lock only while it decides, sends one token request and saves (never while it waits
-// to retry), so a lock is held for about one HTTP round trip.
-type Store interface {
-	// Lock takes the exclusive lock of a partition, shared by every process (and machine, for
-	// a shared store) using the store, waiting at most until ctx ends, and returns its
-	// release. A lock that cannot be had must be an error: the Cache then reports the failure
-	// (or serves a still-valid cached token) and never works without the lock.
-	Lock(ctx context.Context, key string) (unlock func(), err error)
-
-	// Load returns a partition's blob and version (an opaque string that changes whenever the
-	// blob does), or a nil blob and "" when there is none. When since is not "" and the stored
-	// version is still since, Load may return (nil, since, nil) without reading the blob: the
-	// Cache's copy is current. A blob that cannot be used should be an error wrapping
-	// ErrUnreadable (the Cache logs it and treats the partition as empty until it saves).
-	Load(ctx context.Context, key, since string) (data []byte, version string, err error)
-
-	// Save replaces a partition's blob, atomically (a crash leaves the old blob or the new
-	// one), and returns the new version. prev is the version the Cache loaded ("" for none):
-	// a store that can tell another writer saved since (a lock that expired) must refuse with
-	// an error wrapping ErrConflict rather than overwrite a newer rotation.
-	Save(ctx context.Context, key string, data []byte, prev string) (version string, err error)
-
-	// Delete removes a partition; removing one that is not there is not an error.
-	Delete(ctx context.Context, key string) error
-
-	// List returns the keys of the stored partitions.
-	List(ctx context.Context) ([]string, error)
-}
-
-var _ cachecore.Store = Store(nil) // the two method sets are the same
+// Store is where a Cache persists its partitions: lock, load, save, delete and list them by an
+// opaque key (safe as a file name and a Redis key). Implement it to keep tokens elsewhere (a
+// database, a secrets manager); FileStore is one. Its methods and their contract (locks are
+// held for about one HTTP round trip and never while waiting; a lock that cannot be had is an
+// error; Load reports a version, and Save refuses with ErrConflict when the partition changed
+// since the version loaded) are documented on the type it names.
+type Store = cachecore.Store
 
 // Errors a Store returns (wrapped) and the Cache recognises.
 var (

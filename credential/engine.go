@@ -23,10 +23,8 @@ import (
 // store.
 type engine struct {
 	settings
-	client oauth.Client
+	client oauth.Client // its Wait waits between retries, outside any lock (tests set its Sleep)
 	core   *cachecore.Core
-	// sleep waits between retries, outside any lock; tests replace it.
-	sleep func(context.Context, time.Duration) error
 
 	closed     atomic.Bool
 	part       atomic.Pointer[cachecore.Partition] // the bound account's partition; nil before binding
@@ -35,7 +33,7 @@ type engine struct {
 }
 
 func newEngine(s settings) *engine {
-	e := &engine{settings: s, sleep: sleepCtx}
+	e := &engine{settings: s}
 	e.client = s.oauthClient()
 	if s.cache != nil {
 		e.core = cachecore.Of(s.cache)
@@ -176,17 +174,6 @@ func (e *engine) ctxErr(ctx context.Context, err error) error {
 		err = ctx.Err()
 	}
 	return &AuthenticationFailedError{Credential: e.name, Err: err}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func (e *engine) close() { e.closed.Store(true) }

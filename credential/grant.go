@@ -65,7 +65,7 @@ func (e *engine) exchange(ctx context.Context, r *request, form url.Values) (*oa
 		if !again {
 			return nil, e.fail(err)
 		}
-		if err := e.sleep(ctx, wait); err != nil {
+		if err := e.client.Wait(ctx, wait); err != nil {
 			return nil, e.ctxErr(ctx, err)
 		}
 	}
@@ -116,7 +116,7 @@ func (e *engine) refresh(ctx context.Context, r *request, p *cachecore.Partition
 		})
 		switch {
 		case errors.Is(err, errRetry):
-			if err := e.sleep(ctx, wait); err != nil {
+			if err := e.client.Wait(ctx, wait); err != nil {
 				return nil, e.ctxErr(ctx, err)
 			}
 			continue

@@ -91,7 +91,7 @@ func (f *fixture) cred(user entratest.User, mod func(*AuthorizationCodeOptions))
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	c.e.sleep = f.sleep
+	c.e.client.Sleep = f.sleep
 	f.t.Cleanup(func() { c.Close() })
 	return c
 }

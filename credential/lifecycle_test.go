@@ -236,7 +236,7 @@ func TestARetryWaitsWithTheLockReleased(t *testing.T) {
 	get(t, c, scopes(graph))
 	key := cachecore.Key(c.e.partition().ID())
 	var waited []time.Duration
-	c.e.sleep = func(ctx context.Context, d time.Duration) error {
+	c.e.client.Sleep = func(ctx context.Context, d time.Duration) error {
 		waited = append(waited, d)
 		lctx, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
 		defer cancel()

@@ -93,11 +93,7 @@ func (c *Client) Exchange(ctx context.Context, endpoint string, form url.Values)
 		if !again {
 			return tok, err
 		}
-		sleepFn := c.Sleep
-		if sleepFn == nil {
-			sleepFn = sleep
-		}
-		if err := sleepFn(ctx, wait); err != nil {
+		if err := c.Wait(ctx, wait); err != nil {
 			return nil, fmt.Errorf("oauth: POST %s: %w", endpoint, err)
 		}
 	}
@@ -333,7 +329,12 @@ func (c *Client) backoff(attempt int) time.Duration {
 	return d/2 + mrand.N(d/2+1)
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
+// Wait waits d, or until ctx ends (returning its error), with Sleep when it is set: the wait
+// between attempts, for callers that retry Send themselves.
+func (c *Client) Wait(ctx context.Context, d time.Duration) error {
+	if c.Sleep != nil {
+		return c.Sleep(ctx, d)
+	}
 	if d <= 0 {
 		return ctx.Err()
 	}

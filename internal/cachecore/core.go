@@ -29,13 +29,37 @@ import (
 	"time"
 )
 
-// Store is the partitioned persistence seam; package cache documents it (cache.Store has the
-// same method set, so any cache.Store is a Store).
+// Store is where a Cache persists its partitions, each an opaque blob under an opaque key (the
+// keys are safe as file names and Redis keys). Package cache re-exports it as cache.Store, the
+// seam users implement; FileStore is one. Implementations must be safe for concurrent use.
+//
+// The Cache calls Load, Save and Delete for a key only while it holds that key's lock, and
+// holds a lock only while it decides, sends one token request and saves (never while it waits
+// to retry), so a lock is held for about one HTTP round trip.
 type Store interface {
+	// Lock takes the exclusive lock of a partition, shared by every process (and machine, for
+	// a shared store) using the store, waiting at most until ctx ends, and returns its
+	// release. A lock that cannot be had must be an error: the Cache then reports the failure
+	// (or serves a still-valid cached token) and never works without the lock.
 	Lock(ctx context.Context, key string) (unlock func(), err error)
+
+	// Load returns a partition's blob and version (an opaque string that changes whenever the
+	// blob does), or a nil blob and "" when there is none. When since is not "" and the stored
+	// version is still since, Load may return (nil, since, nil) without reading the blob: the
+	// Cache's copy is current. A blob that cannot be used should be an error wrapping
+	// ErrUnreadable (the Cache logs it and treats the partition as empty until it saves).
 	Load(ctx context.Context, key, since string) (data []byte, version string, err error)
+
+	// Save replaces a partition's blob, atomically (a crash leaves the old blob or the new
+	// one), and returns the new version. prev is the version the Cache loaded ("" for none):
+	// a store that can tell another writer saved since (a lock that expired) must refuse with
+	// an error wrapping ErrConflict rather than overwrite a newer rotation.
 	Save(ctx context.Context, key string, data []byte, prev string) (version string, err error)
+
+	// Delete removes a partition; removing one that is not there is not an error.
 	Delete(ctx context.Context, key string) error
+
+	// List returns the keys of the stored partitions.
 	List(ctx context.Context) ([]string, error)
 }
 
@@ -155,13 +179,7 @@ func (c *Core) Accounts(ctx context.Context) []Account {
 		}
 	}
 	if c.store == nil {
-		c.mu.Lock()
-		parts := make([]*Partition, 0, len(c.parts))
-		for _, p := range c.parts {
-			parts = append(parts, p)
-		}
-		c.mu.Unlock()
-		for _, p := range parts {
+		for _, p := range c.partitions() {
 			if a, ok := p.account(); ok {
 				add(a)
 			}
@@ -197,19 +215,13 @@ func (c *Core) Accounts(ctx context.Context) []Account {
 // RemoveAccount forgets every partition of homeAccountID (sign-out): in memory, and in the
 // store under each partition's lock, so that no transaction of another process writes it back.
 func (c *Core) RemoveAccount(ctx context.Context, homeAccountID string) error {
-	c.mu.Lock()
-	var parts []*Partition
-	for id, p := range c.parts {
-		if id.HomeAccountID == homeAccountID {
-			parts = append(parts, p)
-		}
-	}
-	c.mu.Unlock()
 	var errs []error
 	removed := map[string]bool{}
-	for _, p := range parts {
-		errs = append(errs, p.remove(ctx))
-		removed[p.key] = true
+	for _, p := range c.partitions() {
+		if p.id.HomeAccountID == homeAccountID {
+			errs = append(errs, p.remove(ctx))
+			removed[p.key] = true
+		}
 	}
 	if c.store != nil {
 		keys, err := c.store.List(ctx)
@@ -249,6 +261,17 @@ func (c *Core) lock(ctx context.Context, key string) (func(), error) {
 	return unlock, nil
 }
 
+// partitions returns the partitions in memory.
+func (c *Core) partitions() []*Partition {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	parts := make([]*Partition, 0, len(c.parts))
+	for _, p := range c.parts {
+		parts = append(parts, p)
+	}
+	return parts
+}
+
 // forget drops a removed partition from the map (a new one is made on next use).
 func (c *Core) forget(p *Partition) {
 	c.mu.Lock()
@@ -260,13 +283,7 @@ func (c *Core) forget(p *Partition) {
 
 // Stats counts what memory holds: partitions, access tokens, refresh tokens.
 func (c *Core) Stats() (partitions, accessTokens, refreshTokens int) {
-	c.mu.Lock()
-	parts := make([]*Partition, 0, len(c.parts))
-	for _, p := range c.parts {
-		parts = append(parts, p)
-	}
-	c.mu.Unlock()
-	for _, p := range parts {
+	for _, p := range c.partitions() {
 		at, rt := p.counts()
 		partitions++
 		accessTokens += at
