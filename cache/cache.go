@@ -45,6 +45,11 @@ var (
 	ErrConflict = cachecore.ErrConflict
 	// ErrLock is wrapped by the error of a token request that could not lock its partition.
 	ErrLock = cachecore.ErrLock
+	// ErrUnavailable is wrapped by a shared Store that cannot be reached (down, or too slow)
+	// to make the Cache fail open: work from memory, without the store's lock, log it, and
+	// save again once the store is back. FileStore never returns it (a local lock is never
+	// given up); the Redis store does, by design, so that an outage never stops a fleet.
+	ErrUnavailable = cachecore.ErrUnavailable
 )
 
 // FormatVersion is the version of the partition blobs a Cache saves. A blob of another
@@ -59,6 +64,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// OnStoreUnavailable, when set, is called (with the store's error, which holds no secret)
+	// each time a token request works from memory because the Store is unavailable.
+	OnStoreUnavailable func(error)
 }
 
 // Account is a signed-in account, for display. It holds no secret.
@@ -85,7 +93,7 @@ func New(opts *Options) (*Cache, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	o := cachecore.Options{Logger: opts.Logger, Now: opts.Now}
+	o := cachecore.Options{Logger: opts.Logger, Now: opts.Now, OnUnavailable: opts.OnStoreUnavailable}
 	if opts.Store != nil {
 		o.Store = opts.Store
 	}

@@ -9,8 +9,11 @@ import (
 
 // TestMain runs the test binary as a helper process when a multi-process test asks for one.
 func TestMain(m *testing.M) {
-	if os.Getenv(helperEnv) == "writer" {
+	switch os.Getenv(helperEnv) {
+	case "writer":
 		os.Exit(writerHelper())
+	case "reader":
+		os.Exit(readerHelper())
 	}
 	testkit.LeakCheckMain(m)
 }

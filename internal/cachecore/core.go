@@ -44,7 +44,9 @@ type Store interface {
 	Lock(ctx context.Context, key string) (unlock func(), err error)
 
 	// Load returns a partition's blob and version (an opaque string that changes whenever the
-	// blob does), or a nil blob and "" when there is none. When since is not "" and the stored
+	// blob does), or a nil blob and "" when there is none (a store that remembers removals may
+	// return a nil blob and the removal's version instead, so that a save based on the version
+	// from before the removal fails). When since is not "" and the stored
 	// version is still since, Load may return (nil, since, nil) without reading the blob: the
 	// Cache's copy is current. A blob that cannot be used should be an error wrapping
 	// ErrUnreadable (the Cache logs it and treats the partition as empty until it saves).
@@ -72,6 +74,10 @@ var (
 	ErrConflict = errors.New("cache: the stored partition changed under the lock")
 	// ErrLock: the partition's lock could not be taken before the caller's context ended.
 	ErrLock = errors.New("cache: could not lock the account's stored tokens")
+	// ErrUnavailable: a shared store cannot be reached (down, or too slow). A Store that wraps
+	// it asks the cache to fail open: to work from memory, without the store's lock, until the
+	// store is back.
+	ErrUnavailable = errors.New("cache: the token store is unavailable")
 )
 
 // DefaultLockWait bounds how long a transaction waits for a partition's lock when the caller's
@@ -96,14 +102,18 @@ type Options struct {
 	Store  Store
 	Logger *slog.Logger
 	Now    func() time.Time
+	// OnUnavailable is called (with the store's error, which holds no secret) each time a
+	// transaction works from memory because the store is unavailable.
+	OnUnavailable func(error)
 }
 
 // Core holds the partitions; it is safe for concurrent use.
 type Core struct {
-	store  Store
-	logger *slog.Logger
-	now    func() time.Time
-	seed   maphash.Seed
+	store         Store
+	logger        *slog.Logger
+	now           func() time.Time
+	onUnavailable func(error)
+	seed          maphash.Seed
 
 	mu    sync.Mutex
 	parts map[PartitionID]*Partition
@@ -111,7 +121,7 @@ type Core struct {
 
 // New returns an empty Core.
 func New(o Options) *Core {
-	c := &Core{store: o.Store, logger: o.Logger, now: o.Now, seed: maphash.MakeSeed(), parts: map[PartitionID]*Partition{}}
+	c := &Core{store: o.Store, logger: o.Logger, now: o.Now, onUnavailable: o.OnUnavailable, seed: maphash.MakeSeed(), parts: map[PartitionID]*Partition{}}
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -290,6 +300,15 @@ func (c *Core) Stats() (partitions, accessTokens, refreshTokens int) {
 		refreshTokens += rt
 	}
 	return partitions, accessTokens, refreshTokens
+}
+
+// unavailable reports a transaction that works from memory because the store cannot be
+// reached.
+func (c *Core) unavailable(ctx context.Context, err error) {
+	c.warn(ctx, "cache: the token store is unavailable; working from memory until it is back", err)
+	if c.onUnavailable != nil {
+		c.onUnavailable(err)
+	}
 }
 
 func (c *Core) warn(ctx context.Context, msg string, err error, attrs ...slog.Attr) {

@@ -184,11 +184,19 @@ func (p *Partition) Update(ctx context.Context, fn func(*Tx) error) error {
 	}
 	defer func() { <-p.gate }()
 	unlock, err := c.lock(ctx, p.key)
+	if errors.Is(err, ErrUnavailable) {
+		// A store that says it cannot be reached (a shared store that is down) asks to fail
+		// open: the transaction runs on memory, and the next one that reaches the store saves.
+		c.unavailable(ctx, err)
+		return p.updateMemory(fn)
+	}
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if err := p.reload(ctx); err != nil {
+	if err := p.reload(ctx); errors.Is(err, ErrUnavailable) {
+		c.unavailable(ctx, err)
+	} else if err != nil {
 		return err
 	}
 	tx := &Tx{p: p}
@@ -229,8 +237,12 @@ func (p *Partition) reload(ctx context.Context) error {
 	if since != "" && version == since && data == nil {
 		return nil // unchanged since this process last read or wrote it
 	}
-	if p.dirty && version == p.version {
-		return nil // nobody saved since our failed save: our unsaved changes are the newest
+	if p.dirty && (version == p.version || version == "") {
+		// Nobody saved since our failed save (or the store lost what it had, as a shared store
+		// that restarted empty does): our unsaved changes are the newest, and are saved on
+		// what the store holds now.
+		p.version, p.loaded = version, true
+		return nil
 	}
 	if p.dirty {
 		c.warn(ctx, "cache: changes that could not be saved were replaced by newer stored tokens", nil)
@@ -285,6 +297,10 @@ func (p *Partition) save(ctx context.Context) {
 	defer p.mu.Unlock()
 	if err != nil {
 		p.dirty = true
+		if errors.Is(err, ErrUnavailable) {
+			c.unavailable(ctx, err)
+			return
+		}
 		c.warn(ctx, "cache: saving the account's tokens failed; they stay usable in memory", err)
 		return
 	}
@@ -322,12 +338,15 @@ func (p *Partition) remove(ctx context.Context) error {
 // holding changes to save: the next transaction saves them if nobody saved the partition
 // since. It is for answers that cannot be thrown away when the lock is out of reach (a spent
 // authorization code); it never redeems anything itself.
-func (p *Partition) UpdateMemory(fn func(*Tx) error) {
+func (p *Partition) UpdateMemory(fn func(*Tx) error) { _ = p.updateMemory(fn) }
+
+func (p *Partition) updateMemory(fn func(*Tx) error) error {
 	tx := &Tx{p: p}
-	_ = fn(tx)
+	err := fn(tx)
 	if tx.changed && p.core.store != nil {
 		p.mu.Lock()
 		p.dirty = true
 		p.mu.Unlock()
 	}
+	return err
 }
