@@ -40,8 +40,9 @@ const fileMagic = "entrakit-partition "
 //   - Locking: each partition has an advisory lock (flock on Unix, LockFileEx on Windows) that
 //     the Cache holds around every read-modify-write.
 //
-// On Windows the ownership checks are not made (the directory's access control list decides who
-// may read it); give it a directory under the user's profile.
+// On Windows a directory it creates gets an access control list of its own (full control for
+// the current user and SYSTEM, inherited by the files, nobody else), and a directory it is
+// given must be owned by the current user.
 type FileStore struct {
 	dir string
 }
@@ -72,8 +73,14 @@ func (s *FileStore) root() (*os.Root, error) {
 			return nil, err
 		}
 	}
+	_, statErr := os.Stat(s.dir)
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("cache: creating the cache directory: %w", err)
+	}
+	if errors.Is(statErr, fs.ErrNotExist) {
+		if err := restrictDir(s.dir); err != nil {
+			return nil, err
+		}
 	}
 	r, err := os.OpenRoot(s.dir)
 	if err != nil {

@@ -1,4 +1,4 @@
-//go:build !unix
+//go:build !unix && !windows
 
 package cache
 
@@ -9,6 +9,8 @@ import (
 
 // openNoFollow has no equivalent flag here; the checks below refuse what is not a regular file.
 const openNoFollow = 0
+
+func restrictDir(string) error { return nil }
 
 func checkDir(path string, fi fs.FileInfo) error {
 	if !fi.IsDir() {

@@ -59,3 +59,34 @@ func TestHostileFilesAreRefusedWithoutHanging(t *testing.T) {
 		})
 	}
 }
+
+// Temporary files are made under random names, exclusively: a file another user placed where a
+// temporary file could be (to read the tokens written into it, or to redirect the write through
+// a symbolic link) is never opened.
+func TestPlantedTemporaryFilesAreNeverUsed(t *testing.T) {
+	t.Parallel()
+	st, dir := newStore(t)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(t.TempDir(), "victim")
+	_ = os.WriteFile(victim, []byte("victim's own file"), 0o600)
+	planted := map[string]bool{filepath.Join(dir, testKey+".json.tmp"): false, filepath.Join(dir, testKey+".tmp"): false}
+	for p := range planted {
+		_ = os.WriteFile(p, nil, 0o666)
+	}
+	link := filepath.Join(dir, testKey+".link.tmp")
+	_ = os.Symlink(victim, link)
+	for range 20 {
+		save(t, st, testKey, `{"refresh_token":"SECRETCANARY"}`, "")
+		_ = st.Delete(ctx, testKey)
+	}
+	for p := range planted {
+		if b, _ := os.ReadFile(p); len(b) != 0 {
+			t.Errorf("%s was written to", p)
+		}
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "victim's own file" {
+		t.Error("a write went through a planted symbolic link")
+	}
+}
