@@ -1,6 +1,7 @@
 package cache_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -40,4 +41,35 @@ func Example() {
 	_, err := later.GetToken(context.Background(), opts)
 	fmt.Println(account.Username, err == nil, srv.TokenRequests())
 	// Output: alice@contoso.example true 1
+}
+
+// Seal the tokens at rest: the file holds no readable token, and only a holder of the key can
+// use it. Here the key comes from the environment (a mounted secret works the same way with
+// KeyFromFile); on a desktop, keyring.CacheKey("myapp") keeps one in the OS keyring.
+func ExampleNewEncryptedStore() {
+	srv := entratest.NewServer(nil)
+	defer srv.Close()
+	dir, _ := os.MkdirTemp("", "entrakit-example")
+	defer os.RemoveAll(dir)
+	os.Setenv("MYAPP_CACHE_KEY", "bXktYXBwLWNhY2hlLWtleS0zMi1ieXRlcy1sb25nISE=") // openssl rand -base64 32
+
+	files, _ := cache.NewFileStore(filepath.Join(dir, "tokens"))
+	sealed, _ := cache.NewEncryptedStore(files, &cache.EncryptionOptions{
+		Keys: []cache.KeySource{cache.KeyFromEnv("MYAPP_CACHE_KEY")},
+	})
+	tokens, _ := cache.New(&cache.Options{Store: sealed})
+	code := srv.IssueCode(entratest.CodeRequest{ClientID: "app", RedirectURI: "http://localhost/cb",
+		Scopes: []string{"openid", "offline_access"}})
+	cred, _ := credential.NewAuthorizationCode(srv.TenantID(), "app", code, "http://localhost/cb",
+		&credential.AuthorizationCodeOptions{AuthorityHost: srv.URL(), HTTPClient: srv.Client(), Cache: tokens})
+	defer cred.Close()
+	tok, err := cred.GetToken(context.Background(), credential.TokenRequestOptions{Scopes: []string{"https://graph.microsoft.com/.default"}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	stored, _ := filepath.Glob(filepath.Join(dir, "tokens", "*.json"))
+	data, _ := os.ReadFile(stored[0])
+	fmt.Println(len(stored), bytes.Contains(data, []byte(tok.Token)))
+	// Output: 1 false
 }

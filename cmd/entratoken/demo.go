@@ -104,7 +104,7 @@ func (d *demoRun) print(v any) error {
 func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("demo", "Runs the authorization-code flow with PKCE, a cached call, a refresh, a replayed code and a\nCAE claims challenge against an in-process fake Entra ID, and prints each result as JSON.", stderr)
 	showToken := fs.Bool("show-token", false, "print the access tokens too")
-	cachePath := fs.String("cache", "", "persist tokens in this directory (created 0700); a later run with the same directory reuses them without signing in")
+	cacheOpts := addCacheFlags(fs, "a later run with the same directory reuses them without signing in")
 	trace := fs.Bool("trace", false, "print each HTTP exchange, secrets replaced by placeholders and JWTs decoded")
 	var scopes scopeList
 	fs.Var(&scopes, "scope", "a scope to request (repeatable; default https://graph.microsoft.com/.default)")
@@ -117,9 +117,9 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	var tokenCache *cache.Cache
 	fakeAddr := ""
-	if *cachePath != "" {
+	if *cacheOpts.dir != "" {
 		var err error
-		if tokenCache, err = openCache(*cachePath); err != nil {
+		if tokenCache, err = cacheOpts.open(stderr); err != nil {
 			return err
 		}
 		// A fixed address keeps the fake's authority host, and so the cache keys, the same
@@ -143,7 +143,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	if tokenCache != nil {
 		if account, ok := cachedAccount(tokenCache, srv.Host()); ok {
-			done, err := d.reuse(tokenCache, account, *cachePath)
+			done, err := d.reuse(tokenCache, account, *cacheOpts.dir)
 			if done || err != nil {
 				return err
 			}

@@ -45,7 +45,7 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	secretEnv := fs.String("client-secret-env", "", "name of an environment variable holding the client secret (confidential clients)")
 	caFile := fs.String("ca-file", "", "PEM file of extra CA certificates to trust (e.g. a test authority)")
 	showToken := fs.Bool("show-token", false, "print the access token too")
-	cachePath := fs.String("cache", "", "persist tokens in this directory (created 0700); a later run with the same directory reuses the sign-in")
+	cacheOpts := addCacheFlags(fs, "a later run with the same directory reuses the sign-in")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -77,8 +77,8 @@ func login(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return printJSON(stdout, newTokenJSON(info, scopes, *showToken))
 	}
 	var tokenCache *cache.Cache
-	if *cachePath != "" {
-		if tokenCache, err = openCache(*cachePath); err != nil {
+	if *cacheOpts.dir != "" {
+		if tokenCache, err = cacheOpts.open(stderr); err != nil {
 			return err
 		}
 		if account, ok := cachedAccount(tokenCache, auth.Host()); ok {

@@ -18,11 +18,13 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/entrakit/entrakit/cache"
 	"github.com/entrakit/entrakit/credential"
+	"github.com/entrakit/entrakit/keyring"
 )
 
 const usage = `entratoken gets Microsoft Entra ID access tokens with entrakit.
@@ -150,14 +152,48 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// openCache opens a token cache persisted in the directory path (created 0700, files 0600).
-func openCache(path string) (*cache.Cache, error) {
-	st, err := cache.NewFileStore(path)
+// cacheFlags are --cache and --cache-key-env, shared by the commands that keep tokens.
+type cacheFlags struct {
+	dir    *string
+	keyEnv *string
+}
+
+func addCacheFlags(fs *flag.FlagSet, reuse string) cacheFlags {
+	return cacheFlags{
+		dir: fs.String("cache", "", "keep tokens in this directory (created 0700), sealed with a key from the OS keyring; "+reuse),
+		keyEnv: fs.String("cache-key-env", "", "seal the --cache tokens with the key in this environment variable (base64 of 32 bytes, "+
+			"as `openssl rand -base64 32` prints), instead of a key in the OS keyring"),
+	}
+}
+
+// open opens the token cache of --cache, or returns nil without it. The tokens are sealed
+// with the key of --cache-key-env, else one the OS keyring keeps; which one is used is said on
+// stderr.
+func (f cacheFlags) open(stderr io.Writer) (*cache.Cache, error) {
+	if *f.dir == "" {
+		if *f.keyEnv != "" {
+			return nil, errors.New("--cache-key-env needs --cache")
+		}
+		return nil, nil
+	}
+	dir, err := filepath.Abs(*f.dir)
 	if err != nil {
 		return nil, err
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return cache.New(&cache.Options{Store: st, Logger: logger})
+	fs, err := cache.NewFileStore(dir)
+	if err != nil {
+		return nil, err
+	}
+	keys := []cache.KeySource{keyring.CacheKey("entratoken " + dir)}
+	if *f.keyEnv != "" {
+		keys = []cache.KeySource{cache.KeyFromEnv(*f.keyEnv)}
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	sealed, err := cache.NewEncryptedStore(fs, &cache.EncryptionOptions{Keys: keys, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	return cache.New(&cache.Options{Store: sealed, Logger: logger})
 }
 
 // cachedAccount returns an account of the cache signed in at the authority host env.

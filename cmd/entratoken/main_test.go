@@ -17,6 +17,7 @@ import (
 	"time"
 
 	entratest "github.com/entrakit/entrakit/httptest_fixtures"
+	"github.com/entrakit/entrakit/internal/testkit"
 )
 
 func decodeAll(t *testing.T, b []byte) []map[string]any {
@@ -142,10 +143,11 @@ func TestLoginAgainstTheFake(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("ENTRATOKEN_TEST_SECRET", "from-the-env")
-	cacheFile := filepath.Join(t.TempDir(), "tokens.json")
+	t.Setenv("ENTRATOKEN_TEST_CACHE_KEY", testCacheKey)
+	cacheFile := filepath.Join(t.TempDir(), "tokens")
 	signIn, stdout, done := startLogin(t, "--no-browser", "--authority", srv.URL(), "--ca-file", ca,
 		"--tenant", srv.TenantID(), "--client-id", "conf-app", "--client-secret-env", "ENTRATOKEN_TEST_SECRET",
-		"--scope", "https://graph.microsoft.com/.default", "--timeout", "20s", "--cache", cacheFile)
+		"--scope", "https://graph.microsoft.com/.default", "--timeout", "20s", "--cache", cacheFile, "--cache-key-env", "ENTRATOKEN_TEST_CACHE_KEY")
 	browser := srv.Client()
 	browser.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := browser.Get(signIn)
@@ -190,7 +192,7 @@ func TestLoginAgainstTheFake(t *testing.T) {
 	var out2, err2 bytes.Buffer
 	code := run(context.Background(), []string{"login", "--no-browser", "--authority", srv.URL(), "--ca-file", ca,
 		"--tenant", srv.TenantID(), "--client-id", "conf-app", "--client-secret-env", "ENTRATOKEN_TEST_SECRET",
-		"--scope", "https://vault.azure.net/.default", "--timeout", "2s", "--cache", cacheFile}, &out2, &err2)
+		"--scope", "https://vault.azure.net/.default", "--timeout", "2s", "--cache", cacheFile, "--cache-key-env", "ENTRATOKEN_TEST_CACHE_KEY"}, &out2, &err2)
 	if code != 0 || strings.Contains(err2.String(), "Sign in at") {
 		t.Fatalf("second run: exit %d, stderr %q", code, err2.String())
 	}
@@ -203,18 +205,53 @@ func TestLoginAgainstTheFake(t *testing.T) {
 	}
 }
 
+// testCacheKey is base64 of 32 bytes, for --cache-key-env.
+const testCacheKey = "dGhlLWtleS1vZi1lbnRyYXRva2VuLXRlc3RzLTMyYnk="
+
 func TestDemoReusesItsCache(t *testing.T) {
-	cacheFile := filepath.Join(t.TempDir(), "demo.json")
+	t.Setenv("ENTRATOKEN_TEST_CACHE_KEY", testCacheKey)
+	dir := filepath.Join(t.TempDir(), "demo")
 	var first, second, stderr bytes.Buffer
-	if code := run(context.Background(), []string{"demo", "--cache", cacheFile}, &first, &stderr); code != 0 {
+	args := []string{"demo", "--cache", dir, "--cache-key-env", "ENTRATOKEN_TEST_CACHE_KEY"}
+	if code := run(context.Background(), args, &first, &stderr); code != 0 {
 		t.Fatalf("first run: exit %d: %s", code, stderr.String())
 	}
-	if code := run(context.Background(), []string{"demo", "--cache", cacheFile}, &second, &stderr); code != 0 {
+	if code := run(context.Background(), args, &second, &stderr); code != 0 {
 		t.Fatalf("second run: exit %d: %s", code, stderr.String())
 	}
 	out := decodeAll(t, second.Bytes())
 	if len(out) != 1 || out[0]["source"] != "cache" || out[0]["token_requests"] != float64(0) {
 		t.Errorf("second run = %s; want one token from the cache with no request", second.String())
+	}
+	if !strings.Contains(stderr.String(), "sealed with a key") || !strings.Contains(stderr.String(), "ENTRATOKEN_TEST_CACHE_KEY") {
+		t.Errorf("stderr does not say which key sealed the tokens: %s", stderr.String())
+	}
+	// Sealed: the tokens are not readable in the files.
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	for _, f := range files {
+		if b, _ := os.ReadFile(f); len(files) != 1 || bytes.Contains(b, []byte("refresh_token")) || bytes.Contains(b, []byte("eyJ")) {
+			t.Errorf("%s is not sealed", f)
+		}
+	}
+}
+
+// Without --cache-key-env, the key comes from the OS keyring: a real gnome-keyring here.
+func TestDemoCacheKeyFromTheOSKeyring(t *testing.T) {
+	bus := testkit.StartBus(t)
+	bus.StartKeyring(t)
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", bus.Address)
+	dir := filepath.Join(t.TempDir(), "demo")
+	var out, stderr bytes.Buffer
+	for range 2 {
+		if code := run(context.Background(), []string{"demo", "--cache", dir}, &out, &stderr); code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr.String())
+		}
+	}
+	if !strings.Contains(stderr.String(), "the OS keyring") || strings.Contains(stderr.String(), "unavailable") {
+		t.Errorf("stderr = %s", stderr.String())
+	}
+	if last := decodeAll(t, out.Bytes()); last[len(last)-1]["source"] != "cache" {
+		t.Errorf("the second run did not reuse the cache: %s", out.String())
 	}
 }
 
