@@ -205,7 +205,7 @@ func writerHelper() int {
 			return 5
 		}
 		data := fmt.Sprintf(`{"generation":%d,"padding":%q}`, gen, strings.Repeat("x", 4000))
-		if prev, err = st.Save(ctx, testKey, []byte(data), prev); err != nil {
+		if _, err := st.Save(ctx, testKey, []byte(data), prev); err != nil {
 			return 4
 		}
 		unlock()

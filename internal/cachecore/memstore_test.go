@@ -92,6 +92,3 @@ func (s *memStore) List(ctx context.Context) ([]string, error) {
 	}
 	return keys, nil
 }
-
-// held reports whether key's lock is taken.
-func (s *memStore) held(key string) bool { return len(s.lockChan(key)) == 1 }
