@@ -20,7 +20,7 @@ const module = "github.com/entrakit/entrakit"
 
 // order lists the packages in import order: each may import only those before it.
 // internal/cachecore is the engine room of cache, which credential drives too.
-var order = []string{"authority", "oauth", "entra", "keyring", "internal/cachecore", "cache", "credential", "vscode"}
+var order = []string{"authority", "oauth", "entra", "keyring", "internal/cachecore", "cache", "credential", "signin", "vscode"}
 
 // projectImports returns the project packages that the non-test files of dir import.
 func projectImports(t *testing.T, dir string) []string {

@@ -18,6 +18,10 @@ type AuthorizationCodeOptions struct {
 	ClientSecret string
 	// CodeVerifier is the PKCE verifier whose challenge the authorize request sent.
 	CodeVerifier string
+	// Nonce is the OpenID Connect nonce the authorize request sent: when the redemption's
+	// answer has an id_token, it must carry this nonce (OpenID Connect Core section 3.1.3.7),
+	// else the redemption fails with ErrNonceMismatch and nothing of it is kept.
+	Nonce string
 	// AuthorityHost is "login.microsoftonline.com" or "https://host[:port]"; empty means
 	// AZURE_AUTHORITY_HOST, else the public cloud.
 	AuthorityHost string
@@ -40,8 +44,8 @@ type AuthorizationCodeOptions struct {
 
 // Format prints the options with ClientSecret and CodeVerifier redacted.
 func (o AuthorizationCodeOptions) Format(f fmt.State, verb rune) {
-	fmt.Fprintf(f, "credential.AuthorizationCodeOptions{ClientSecret:%s CodeVerifier:%s AuthorityHost:%q AdditionallyAllowedTenants:%q}",
-		redactedLen(o.ClientSecret), redactedLen(o.CodeVerifier), o.AuthorityHost, o.AdditionallyAllowedTenants)
+	fmt.Fprintf(f, "credential.AuthorizationCodeOptions{ClientSecret:%s CodeVerifier:%s Nonce:%s AuthorityHost:%q AdditionallyAllowedTenants:%q}",
+		redactedLen(o.ClientSecret), redactedLen(o.CodeVerifier), redactedLen(o.Nonce), o.AuthorityHost, o.AdditionallyAllowedTenants)
 }
 
 // AuthorizationCode redeems an authorization code, then keeps the signed-in user's tokens fresh
@@ -89,6 +93,7 @@ func NewAuthorizationCode(tenantID, clientID, authCode, redirectURI string, opts
 		return oauth.AuthCodeGrant{ClientID: clientID, Code: code, RedirectURI: redirectURI, Scopes: r.scopes,
 			ClientSecret: opts.ClientSecret, CodeVerifier: verifier, Claims: r.claims}.Form()
 	})
+	first.nonce = opts.Nonce
 	return &AuthorizationCode{userCredential{e: newEngine(s), first: first}}, nil
 }
 

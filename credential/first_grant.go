@@ -2,6 +2,8 @@ package credential
 
 import (
 	"context"
+	"crypto/subtle"
+	"errors"
 	"net/url"
 	"sync/atomic"
 
@@ -23,6 +25,8 @@ type firstGrant struct {
 	// keepAsRefreshToken: the secret is itself a refresh token, to be used again when the
 	// server does not rotate it.
 	keepAsRefreshToken bool
+	// nonce, when set, must be the nonce of the redemption's id_token.
+	nonce string
 }
 
 func newFirstGrant(secret string, keepAsRefreshToken bool, form func(string, *request) url.Values) *firstGrant {
@@ -30,6 +34,11 @@ func newFirstGrant(secret string, keepAsRefreshToken bool, form func(string, *re
 	g.pending.Store(secret != "") // nothing to redeem: a credential bound from the cache
 	return g
 }
+
+// ErrNonceMismatch is wrapped when the id_token of a code redemption does not carry the nonce
+// of the authorize request (AuthorizationCodeOptions.Nonce): the code was not the one this
+// sign-in asked for. Nothing of the answer is kept.
+var ErrNonceMismatch = errors.New("credential: the id_token's nonce is not the sign-in's")
 
 // redeem redeems g for r if it is still pending; redeemed is false when another caller
 // redeemed it meanwhile (the caller then goes on as a bound credential).
@@ -53,12 +62,17 @@ func (e *engine) redeem(ctx context.Context, r *request, g *firstGrant) (ent *ca
 	}
 	id := identify(tok)
 	account := cachecore.Account{HomeAccountID: id, Environment: e.cfg.Authority.Host(), TenantID: r.tenant}
+	var idc entra.Claims
+	if tok.IDToken != "" {
+		idc, _ = entra.DecodeUnverified(tok.IDToken)
+		account.Username = idc.PreferredUsername
+	}
+	if g.nonce != "" && tok.IDToken != "" && subtle.ConstantTimeCompare([]byte(idc.Nonce), []byte(g.nonce)) != 1 {
+		// An id_token for another sign-in (a replayed or injected code): keep nothing of it.
+		return nil, true, &AuthenticationFailedError{Credential: e.name, StatusCode: 200, Err: ErrNonceMismatch}
+	}
 	if id == "" {
 		id = anonymousAccount() // a private ID, so that a shared cache never mixes accounts
-	} else if tok.IDToken != "" {
-		if c, err := entra.DecodeUnverified(tok.IDToken); err == nil {
-			account.Username = c.PreferredUsername
-		}
 	}
 	rt := tok.RefreshToken
 	if rt == "" && g.keepAsRefreshToken {

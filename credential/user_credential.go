@@ -1,6 +1,10 @@
 package credential
 
-import "context"
+import (
+	"context"
+
+	"github.com/entrakit/entrakit/cache"
+)
 
 // userCredential is what AuthorizationCode and RefreshToken share: the engine and the grant
 // they start from.
@@ -33,4 +37,19 @@ func (c *userCredential) GetTokenInfo(ctx context.Context, opts TokenRequestOpti
 func (c *userCredential) Close() error {
 	c.e.close()
 	return nil
+}
+
+// Account returns the account the credential is bound to: after its first token (or, for
+// NewFromCache, the account it was made for), and false before.
+func (c *userCredential) Account() (cache.Account, bool) {
+	p := c.e.part.Load()
+	if p == nil {
+		return cache.Account{}, false
+	}
+	a, ok := p.Account()
+	if !ok || a.HomeAccountID == "" {
+		id := p.ID()
+		return cache.Account{HomeAccountID: id.HomeAccountID, Environment: id.Environment}, true
+	}
+	return cache.Account(a), true
 }

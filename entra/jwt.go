@@ -18,6 +18,7 @@ type Claims struct {
 	TenantID          string // tid
 	PreferredUsername string // preferred_username
 	Name              string // name
+	Nonce             string // nonce (an id_token's echo of the authorize request's)
 	Expiry            time.Time
 }
 
@@ -28,6 +29,7 @@ type jwtClaims struct {
 	TenantID          string `json:"tid"`
 	PreferredUsername string `json:"preferred_username"`
 	Name              string `json:"name"`
+	Nonce             string `json:"nonce"`
 }
 
 // DecodeUnverified decodes a JWT's payload WITHOUT verifying its signature. Never use the
@@ -40,7 +42,7 @@ func DecodeUnverified(token string) (Claims, error) {
 	if _, _, err := jwt.NewParser().ParseUnverified(token, &jc); err != nil {
 		return Claims{}, fmt.Errorf("%w: not a JWT", ErrMalformed)
 	}
-	c := Claims{Subject: jc.Subject, ObjectID: jc.ObjectID, TenantID: jc.TenantID, PreferredUsername: jc.PreferredUsername, Name: jc.Name}
+	c := Claims{Subject: jc.Subject, ObjectID: jc.ObjectID, TenantID: jc.TenantID, PreferredUsername: jc.PreferredUsername, Name: jc.Name, Nonce: jc.Nonce}
 	if jc.ExpiresAt != nil {
 		if exp := jc.ExpiresAt.Time; exp.Unix() > 0 && exp.Unix() < math.MaxInt32*4 {
 			c.Expiry = time.Unix(exp.Unix(), 0)

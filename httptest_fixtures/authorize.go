@@ -74,7 +74,8 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		user = s.users[DefaultUser.Username]
 	}
-	c := s.issueCodeLocked(CodeRequest{ClientID: clientID, RedirectURI: redirectURI, Scopes: strings.Fields(q.Get("scope")), CodeChallenge: challenge, User: user})
+	c := s.issueCodeLocked(CodeRequest{ClientID: clientID, RedirectURI: redirectURI, Scopes: strings.Fields(q.Get("scope")),
+		CodeChallenge: challenge, User: user, Nonce: q.Get("nonce")})
 	s.mu.Unlock()
 	back(url.Values{"code": {c}})
 }

@@ -112,7 +112,7 @@ type Server struct {
 }
 
 type code struct {
-	clientID, redirectURI, challenge string
+	clientID, redirectURI, challenge, nonce string
 	scopes                           []string
 	user                             User
 	issued                           time.Time
@@ -262,6 +262,7 @@ type CodeRequest struct {
 	Scopes        []string
 	CodeChallenge string // S256 challenge; empty for no PKCE
 	User          User   // zero: DefaultUser
+	Nonce         string // the OpenID Connect nonce, echoed in the id_token of the redemption
 }
 
 // IssueCode mints an authorization code as the authorize endpoint would, without a browser.
@@ -277,7 +278,7 @@ func (s *Server) issueCodeLocked(r CodeRequest) string {
 		u = s.users[DefaultUser.Username]
 	}
 	c := "M." + randomString(24) + "." + randomString(96)
-	s.codes[c] = &code{clientID: r.ClientID, redirectURI: r.RedirectURI, challenge: r.CodeChallenge,
+	s.codes[c] = &code{clientID: r.ClientID, redirectURI: r.RedirectURI, challenge: r.CodeChallenge, nonce: r.Nonce,
 		scopes: r.Scopes, user: s.withTenant(u), issued: s.now()}
 	return c
 }

@@ -107,6 +107,7 @@ func (s *Server) grant(r *http.Request) (int, any) {
 	}
 	var user User
 	var idScopes []string
+	var nonce string
 	var finish func()
 	switch form.Get("grant_type") {
 	case "authorization_code":
@@ -125,7 +126,7 @@ func (s *Server) grant(r *http.Request) (int, any) {
 		case c.challenge != "" && s256(form.Get("code_verifier")) != c.challenge:
 			return s.errorBody(r, errVerifier)
 		}
-		user, idScopes = c.user, c.scopes
+		user, idScopes, nonce = c.user, c.scopes, c.nonce
 		finish = func() { c.redeemed = true }
 	case "refresh_token":
 		rt := s.refreshTokens[form.Get("refresh_token")]
@@ -147,7 +148,7 @@ func (s *Server) grant(r *http.Request) (int, any) {
 		if c, ok := s.clients[clientID]; !ok || c.Secret == "" {
 			return s.errorBody(r, errNoSecret)
 		}
-		resp := s.tokenResponse(false, clientID, scope, nil, User{ObjectID: "app-" + clientID, TenantID: s.opts.TenantID}, false, now)
+		resp := s.tokenResponse(false, clientID, scope, nil, User{ObjectID: "app-" + clientID, TenantID: s.opts.TenantID}, false, "", now)
 		delete(resp, "refresh_token")
 		delete(resp, "id_token")
 		return http.StatusOK, resp
@@ -163,10 +164,10 @@ func (s *Server) grant(r *http.Request) (int, any) {
 		delete(s.claimsNeeded, user.ObjectID)
 	}
 	finish()
-	return http.StatusOK, s.tokenResponse(form.Get("client_info") == "1", clientID, scope, idScopes, user, hasCP1(claimsObj), now)
+	return http.StatusOK, s.tokenResponse(form.Get("client_info") == "1", clientID, scope, idScopes, user, hasCP1(claimsObj), nonce, now)
 }
 
-func (s *Server) tokenResponse(clientInfo bool, clientID, scope string, idScopes []string, u User, cae bool, now time.Time) map[string]any {
+func (s *Server) tokenResponse(clientInfo bool, clientID, scope string, idScopes []string, u User, cae bool, nonce string, now time.Time) map[string]any {
 	o := s.opts
 	exp := now.Add(o.AccessTokenLifetime)
 	sub := pairwise(u.ObjectID, clientID)
@@ -205,11 +206,15 @@ func (s *Server) tokenResponse(clientInfo bool, clientID, scope string, idScopes
 		resp["client_info"] = base64.RawURLEncoding.EncodeToString(ci)
 	}
 	if slices.Contains(scopes, "openid") || slices.Contains(idScopes, "openid") {
-		resp["id_token"] = signJWT(map[string]any{
+		id := map[string]any{
 			"aud": clientID, "iss": s.URL() + "/" + u.TenantID + "/v2.0", "iat": now.Unix(), "nbf": now.Unix(),
 			"exp": now.Add(time.Hour).Unix(), "sub": sub, "oid": u.ObjectID, "tid": u.TenantID,
 			"preferred_username": u.Username, "name": u.Name, "ver": "2.0",
-		})
+		}
+		if nonce != "" { // OpenID Connect Core section 2: the authorize request's nonce, echoed
+			id["nonce"] = nonce
+		}
+		resp["id_token"] = signJWT(id)
 	}
 	return resp
 }

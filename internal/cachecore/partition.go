@@ -60,6 +60,9 @@ func (p *Partition) LookupHashed(tenantHash uint64, tenant string, scopes []stri
 	return t.lookup(hashKey(p.core.seed, tenantHash, scopes, cae), tenant, scopes, cae)
 }
 
+// Account returns the partition's account record, as memory knows it.
+func (p *Partition) Account() (Account, bool) { return p.account() }
+
 func (p *Partition) account() (Account, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
