@@ -113,10 +113,10 @@ type Server struct {
 
 type code struct {
 	clientID, redirectURI, challenge, nonce string
-	scopes                           []string
-	user                             User
-	issued                           time.Time
-	redeemed                         bool
+	scopes                                  []string
+	user                                    User
+	issued                                  time.Time
+	redeemed                                bool
 }
 
 type refreshToken struct {

@@ -44,7 +44,9 @@ func newWebApp(t *testing.T, store StateStore) *webApp {
 			w.mu.Unlock()
 			_, _ = io.WriteString(rw, "hello "+res.Account.Username)
 		},
-		Options: func(r *http.Request) *RequestOptions { return &RequestOptions{LoginHint: r.URL.Query().Get("login_hint")} },
+		Options: func(r *http.Request) *RequestOptions {
+			return &RequestOptions{LoginHint: r.URL.Query().Get("login_hint")}
+		},
 	}
 	if store == nil {
 		opts.CookieKey = bytes.Repeat([]byte{7}, 32)
