@@ -59,7 +59,7 @@ func (s *Server) errorBody(r *http.Request, e entraError) (int, any) {
 		"timestamp":      ts,
 		"trace_id":       trace,
 		"correlation_id": corr,
-		"error_uri":      s.URL() + "/error?code=" + strconv.Itoa(e.aadsts),
+		"error_uri":      s.publicURLLocked() + "/error?code=" + strconv.Itoa(e.aadsts),
 	}
 	if e.suberror != "" {
 		body["suberror"] = e.suberror

@@ -76,7 +76,7 @@ func newUUID() string {
 // clients read; the issuer matches the authority, as MSAL requires.
 func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 	tenant := r.PathValue("tenant")
-	base := s.URL() + "/" + tenant
+	base := s.publicURL() + "/" + tenant
 	s.writeJSON(w, r, http.StatusOK, map[string]any{
 		"issuer":                                base + "/v2.0",
 		"authorization_endpoint":                base + "/oauth2/v2.0/authorize",

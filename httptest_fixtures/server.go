@@ -62,9 +62,15 @@ type Options struct {
 	RequirePKCE bool
 	// Now is the server's clock; nil means time.Now.
 	Now func() time.Time
-	// Addr is the loopback address to listen on, e.g. "127.0.0.1:47291"; empty means a random
-	// port. A fixed address keeps the authority host (and so cache keys) stable across runs.
+	// Addr is the loopback address to listen on; empty means a random port (use that: a fixed
+	// port fails when something else holds it).
 	Addr string
+	// PublicURL is the URL clients use for the fake when it is not URL() (a client that dials
+	// the fake for another host name, as the entratoken demo does for https://example.com, so
+	// that its authority host is the same from run to run): it names the issuer of tokens, the
+	// discovery document's endpoints and error_uri. The certificate is valid for example.com,
+	// 127.0.0.1 and ::1.
+	PublicURL string
 }
 
 // Client is an app registration. Clients not added are accepted as public clients.
@@ -190,6 +196,21 @@ func (s *Server) Close() {
 
 // URL is the server's base URL, "https://127.0.0.1:port": pass it as an authority host.
 func (s *Server) URL() string { return s.srv.URL }
+
+// publicURL is what clients call the fake: Options.PublicURL, else URL.
+func (s *Server) publicURL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.publicURLLocked()
+}
+
+// publicURLLocked is publicURL for a caller that holds s.mu.
+func (s *Server) publicURLLocked() string {
+	if s.opts.PublicURL != "" {
+		return strings.TrimSuffix(s.opts.PublicURL, "/")
+	}
+	return s.srv.URL
+}
 
 // Host is "127.0.0.1:port".
 func (s *Server) Host() string { return strings.TrimPrefix(s.srv.URL, "https://") }

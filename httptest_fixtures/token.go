@@ -173,7 +173,7 @@ func (s *Server) tokenResponse(clientInfo bool, clientID, scope string, idScopes
 	sub := pairwise(u.ObjectID, clientID)
 	scopes := strings.Fields(scope)
 	at := map[string]any{
-		"aud": audience(scopes), "iss": s.URL() + "/" + u.TenantID + "/v2.0", "iat": now.Unix(), "nbf": now.Unix(),
+		"aud": audience(scopes), "iss": s.publicURLLocked() + "/" + u.TenantID + "/v2.0", "iat": now.Unix(), "nbf": now.Unix(),
 		"exp": exp.Unix(), "azp": clientID, "oid": u.ObjectID, "tid": u.TenantID, "sub": sub, "ver": "2.0",
 		"scp": scopeNames(scopes), "name": u.Name, "preferred_username": u.Username, "uti": randomString(22),
 	}
@@ -207,7 +207,7 @@ func (s *Server) tokenResponse(clientInfo bool, clientID, scope string, idScopes
 	}
 	if slices.Contains(scopes, "openid") || slices.Contains(idScopes, "openid") {
 		id := map[string]any{
-			"aud": clientID, "iss": s.URL() + "/" + u.TenantID + "/v2.0", "iat": now.Unix(), "nbf": now.Unix(),
+			"aud": clientID, "iss": s.publicURLLocked() + "/" + u.TenantID + "/v2.0", "iat": now.Unix(), "nbf": now.Unix(),
 			"exp": now.Add(time.Hour).Unix(), "sub": sub, "oid": u.ObjectID, "tid": u.TenantID,
 			"preferred_username": u.Username, "name": u.Name, "ver": "2.0",
 		}

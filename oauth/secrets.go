@@ -11,7 +11,11 @@ import (
 var secretFields = []string{"code", "code_verifier", "client_secret", "client_assertion", "refresh_token",
 	"access_token", "id_token", "password", "assertion", "session_state"}
 
-func isSecretField(name string) bool { return slices.Contains(secretFields, name) }
+// isSecretField matches names ignoring case: the parser refuses an answer with a member named
+// like one of ours in another case, and the tracer redacts such a member, whatever its case.
+func isSecretField(name string) bool {
+	return slices.ContainsFunc(secretFields, func(f string) bool { return strings.EqualFold(f, name) })
+}
 
 // collectSecrets adds the secret values of v to into (value -> field name).
 func collectSecrets(into map[string]string, v url.Values) {

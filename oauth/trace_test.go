@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -33,13 +34,18 @@ func TestTraceRedactsAndPassesBodiesOn(t *testing.T) {
 		t.Errorf("the caller did not get the body unchanged: %s", body)
 	}
 	trace := out.String()
+	// The old and the new refresh token read differently: a rotation is visible.
+	digests := regexp.MustCompile(`<refresh_token: 18 chars, (#[0-9a-f]{6})>`).FindAllStringSubmatch(trace, -1)
+	if len(digests) != 2 || digests[0][1] == digests[1][1] {
+		t.Errorf("the rotated refresh token is not told apart: %v", digests)
+	}
 	for _, secret := range []string{"OLD-REFRESH-SECRET", "NEW-REFRESH-SECRET", "CLIENT-SECRET-VALUE", "QUERY-CODE-SECRET", ".c2ln"} {
 		if strings.Contains(trace, secret) {
 			t.Errorf("the trace shows %s:\n%s", secret, trace)
 		}
 	}
-	for _, want := range []string{"### step one", "--> POST ", "refresh_token=<refresh_token: 18 chars>", "client_secret=<client_secret: 19 chars>",
-		"code=<code: 17 chars>", `"oid": "user-1"`, `"access_token (payload)"`, `"uid": "u"`, "<echoed refresh_token>", "<-- 200 OK",
+	for _, want := range []string{"### step one", "--> POST ", "refresh_token=<refresh_token: 18 chars, #", "client_secret=<client_secret: 19 chars>",
+		"code=<code: 17 chars, #", `"oid": "user-1"`, `"access_token (payload)"`, `"uid": "u"`, "<echoed refresh_token>", "<-- 200 OK",
 		`Www-Authenticate: Bearer error="x"`} {
 		if !strings.Contains(trace, want) {
 			t.Errorf("the trace lacks %q:\n%s", want, trace)

@@ -260,6 +260,14 @@ func plausibleRefreshToken(s string) bool {
 	return true
 }
 
+// Account returns the account the credential signs in as, once a token was fetched.
+func (c *Credential) Account() (cache.Account, bool) {
+	if inner := c.inner.Load(); inner != nil {
+		return inner.Account()
+	}
+	return cache.Account{}, false
+}
+
 // Close releases the credential's connections; later calls fail with credential.ErrClosed.
 func (c *Credential) Close() error {
 	c.closed.Store(true)

@@ -23,8 +23,10 @@ import (
 const demoClientID = "5b1f8f3e-7c2a-4e8d-9b6a-1c0d2e3f4a5b"
 const demoRedirect = "http://127.0.0.1:8400/callback"
 
-// demoFakeAddr is where the demo's fake Entra listens when --cache is given.
-const demoFakeAddr = "127.0.0.1:47291"
+// demoAuthority is the authority host the demo's credential uses: its client dials the fake
+// (on a free port) for it, so that the authority host, and with it the cache's keys, are the
+// same from run to run without a fixed port.
+const demoAuthority = "https://example.com"
 
 // demoClock lets the demo jump forward in time to show a refresh without waiting an hour. It
 // starts 56 minutes in the past and jumps to the present, so that the tokens a run leaves in
@@ -115,34 +117,22 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		scopes = scopeList{"https://graph.microsoft.com/.default"}
 	}
 
-	var tokenCache *cache.Cache
-	fakeAddr := ""
-	if *cacheOpts.dir != "" {
-		var err error
-		if tokenCache, err = cacheOpts.open(stderr); err != nil {
-			return err
-		}
-		// A fixed address keeps the fake's authority host, and so the cache keys, the same
-		// from run to run.
-		fakeAddr = demoFakeAddr
-		ln, err := net.Listen("tcp", fakeAddr)
-		if err != nil {
-			return fmt.Errorf("--cache needs the demo's fixed address %s: %w", fakeAddr, err)
-		}
-		ln.Close()
+	tokenCache, err := cacheOpts.open(stderr)
+	if err != nil {
+		return err
 	}
 	clock := &demoClock{offset: -56 * time.Minute}
-	srv := entratest.NewServer(&entratest.Options{StrictRotation: true, RequirePKCE: true, Addr: fakeAddr, Now: clock.Now})
+	srv := entratest.NewServer(&entratest.Options{StrictRotation: true, RequirePKCE: true, Now: clock.Now, PublicURL: demoAuthority})
 	defer srv.Close()
 
-	d := &demoRun{ctx: ctx, srv: srv, clock: clock, client: srv.Client(), stdout: stdout, showToken: *showToken, scopes: scopes}
+	d := &demoRun{ctx: ctx, srv: srv, clock: clock, client: demoClient(srv), stdout: stdout, showToken: *showToken, scopes: scopes}
 	if *trace {
 		d.trace = stdout
-		d.client = &http.Client{Transport: &oauth.Trace{Base: srv.Client().Transport, Out: stdout, Notes: d.takeHeading}}
+		d.client = &http.Client{Transport: &oauth.Trace{Base: d.client.Transport, Out: stdout, Notes: d.takeHeading}}
 	}
 
 	if tokenCache != nil {
-		if account, ok := cachedAccount(tokenCache, srv.Host()); ok {
+		if account, ok := cachedAccount(tokenCache, "example.com"); ok {
 			done, err := d.reuse(tokenCache, account, *cacheOpts.dir)
 			if done || err != nil {
 				return err
@@ -156,7 +146,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cred, err := credential.NewAuthorizationCode(srv.TenantID(), demoClientID, code, demoRedirect,
-		&credential.AuthorizationCodeOptions{CodeVerifier: verifier, AuthorityHost: srv.URL(), HTTPClient: d.client, Now: d.clock.Now, Cache: tokenCache})
+		&credential.AuthorizationCodeOptions{CodeVerifier: verifier, AuthorityHost: demoAuthority, HTTPClient: d.client, Now: d.clock.Now, Cache: tokenCache})
 	if err != nil {
 		return err
 	}
@@ -194,10 +184,7 @@ func (d *demoRun) authorize() (code, verifier string, err error) {
 		"code_challenge": {oauth.S256Challenge(verifier)}, "code_challenge_method": {"S256"},
 	}
 	browser := &http.Client{Transport: d.client.Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	if browser.Transport == nil {
-		browser.Transport = d.srv.Client().Transport
-	}
-	req, err := http.NewRequestWithContext(d.ctx, http.MethodGet, d.srv.AuthorizeURL(d.srv.TenantID())+"?"+q.Encode(), nil)
+	req, err := http.NewRequestWithContext(d.ctx, http.MethodGet, demoAuthority+"/"+d.srv.TenantID()+"/oauth2/v2.0/authorize?"+q.Encode(), nil)
 	if err != nil {
 		return "", "", err
 	}
@@ -244,7 +231,7 @@ func (d *demoRun) token(cred interface {
 // replay redeems the same code again, as an attacker who intercepted it would: Entra refuses.
 func (d *demoRun) replay(code, verifier string) error {
 	cred, err := credential.NewAuthorizationCode(d.srv.TenantID(), demoClientID, code, demoRedirect,
-		&credential.AuthorizationCodeOptions{CodeVerifier: verifier, AuthorityHost: d.srv.URL(), HTTPClient: d.client})
+		&credential.AuthorizationCodeOptions{CodeVerifier: verifier, AuthorityHost: demoAuthority, HTTPClient: d.client})
 	if err != nil {
 		return err
 	}
@@ -280,7 +267,7 @@ func (d *demoRun) claimsChallenge(cred *credential.AuthorizationCode) error {
 // reuse serves a token from a cache an earlier run filled; done is false when it cannot.
 func (d *demoRun) reuse(tokenCache *cache.Cache, account, path string) (bool, error) {
 	cred, err := credential.NewFromCache(d.srv.TenantID(), demoClientID, account, &credential.RefreshTokenOptions{
-		Cache: tokenCache, AuthorityHost: d.srv.URL(), HTTPClient: d.client})
+		Cache: tokenCache, AuthorityHost: demoAuthority, HTTPClient: d.client})
 	if err != nil {
 		return false, err
 	}
@@ -293,4 +280,17 @@ func (d *demoRun) reuse(tokenCache *cache.Cache, account, path string) (bool, er
 	out := newTokenJSON(info, d.scopes, d.showToken)
 	out.Step, out.Source, out.Requests = "reused from "+path, "cache", &n
 	return true, d.print(out)
+}
+
+// demoClient reaches the fake, on whatever port it listens, as demoAuthority (the fake's
+// certificate is valid for example.com).
+func demoClient(srv *entratest.Server) *http.Client {
+	tr := srv.Client().Transport.(*http.Transport).Clone()
+	addr := srv.Host()
+	tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
+	tr.TLSClientConfig.ServerName = "example.com"
+	return &http.Client{Transport: tr}
 }

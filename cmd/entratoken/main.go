@@ -19,12 +19,14 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
 	"github.com/entrakit/entrakit/cache"
 	"github.com/entrakit/entrakit/credential"
 	"github.com/entrakit/entrakit/keyring"
+	"github.com/entrakit/entrakit/oauth"
 )
 
 const usage = `entratoken gets Microsoft Entra ID access tokens with entrakit.
@@ -36,10 +38,15 @@ Commands:
   demo    run the whole authorization-code flow (PKCE, cached call, refresh)
           against an in-process fake Entra ID; needs no network and no account
   login   sign in with a browser (PKCE, loopback redirect on 127.0.0.1) and
-          print a token
-  vscode  print a token as the user VS Code's Azure Account extension signed in
+          print the token's details and the signed-in account
+  vscode  the same, as the user VS Code's Azure Account extension signed in
 
-Run "entratoken <command> --help" for a command's flags.
+Tokens print as JSON: token_type, expires_on (RFC 3339 and, as expires_on_unix,
+Unix seconds), refresh_on, scopes and the account; the access token itself only
+with --show-token.
+
+Run "entratoken <command> --help" for a command's flags, "entratoken --version"
+for the version.
 `
 
 func main() {
@@ -58,6 +65,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
+		return 0
+	case "-version", "--version", "version":
+		fmt.Fprintf(stdout, "entratoken %s (entrakit %s, %s)\n", oauth.Version, oauth.Version, runtime.Version())
 		return 0
 	case "demo":
 		err = demo(ctx, args[1:], stdout, stderr)
@@ -93,22 +103,41 @@ func (s *scopeList) Set(v string) error {
 	return nil
 }
 
-// tokenJSON is how a token prints.
+// tokenJSON is how a token prints: expires_on as RFC 3339 and expires_on_unix as Unix seconds
+// (as `az account get-access-token` prints expires_on), the signed-in account when known.
 type tokenJSON struct {
-	Step        string   `json:"step,omitempty"`
-	TokenType   string   `json:"token_type"`
-	ExpiresOn   string   `json:"expires_on"`
-	RefreshOn   string   `json:"refresh_on,omitempty"`
-	Scopes      []string `json:"scopes"`
-	Source      string   `json:"source,omitempty"`
-	Grant       string   `json:"grant,omitempty"`
-	Requests    *int     `json:"token_requests,omitempty"`
-	AccessToken string   `json:"access_token,omitempty"`
+	Step          string       `json:"step,omitempty"`
+	TokenType     string       `json:"token_type"`
+	ExpiresOn     string       `json:"expires_on"`
+	ExpiresOnUnix int64        `json:"expires_on_unix"`
+	RefreshOn     string       `json:"refresh_on,omitempty"`
+	Scopes        []string     `json:"scopes"`
+	Account       *accountJSON `json:"account,omitempty"`
+	Source        string       `json:"source,omitempty"`
+	Grant         string       `json:"grant,omitempty"`
+	Requests      *int         `json:"token_requests,omitempty"`
+	AccessToken   string       `json:"access_token,omitempty"`
+}
+
+// accountJSON is the signed-in account.
+type accountJSON struct {
+	Username      string `json:"username,omitempty"`
+	TenantID      string `json:"tenant_id,omitempty"`
+	HomeAccountID string `json:"home_account_id"`
+}
+
+// with adds the account.
+func (t tokenJSON) with(a cache.Account) tokenJSON {
+	if a.HomeAccountID != "" {
+		t.Account = &accountJSON{Username: a.Username, TenantID: a.TenantID, HomeAccountID: a.HomeAccountID}
+	}
+	return t
 }
 
 // newTokenJSON is how every command prints a token; the access token only when showToken.
 func newTokenJSON(info credential.AccessTokenInfo, scopes []string, showToken bool) tokenJSON {
-	out := tokenJSON{TokenType: info.TokenType, ExpiresOn: timeString(info.ExpiresOn), RefreshOn: timeString(info.RefreshOn), Scopes: scopes}
+	out := tokenJSON{TokenType: info.TokenType, ExpiresOn: timeString(info.ExpiresOn), ExpiresOnUnix: info.ExpiresOn.Unix(),
+		RefreshOn: timeString(info.RefreshOn), Scopes: scopes}
 	if showToken {
 		out.AccessToken = info.Token
 	}

@@ -6,11 +6,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -255,9 +257,16 @@ func TestDemoCacheKeyFromTheOSKeyring(t *testing.T) {
 	}
 }
 
-func TestLoginRejectsAForgedState(t *testing.T) {
+// A request to the listener with a forged state is refused, and does not end the sign-in.
+func TestLoginRefusesAForgedStateAndGoesOn(t *testing.T) {
 	t.Parallel()
-	signIn, _, done := startLogin(t, "--no-browser", "--timeout", "20s")
+	srv := entratest.NewServer(nil)
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, srv.CertificatePEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	signIn, stdout, done := startLogin(t, "--no-browser", "--timeout", "20s", "--authority", srv.URL(), "--ca-file", ca, "--tenant", srv.TenantID())
 	u, _ := url.Parse(signIn)
 	redirect := u.Query().Get("redirect_uri")
 	resp, err := http.Get(redirect + "?code=stolen&state=forged")
@@ -265,13 +274,29 @@ func TestLoginRejectsAForgedState(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if code := <-done; code != 1 || resp.StatusCode != 400 {
-		t.Errorf("forged state: exit %d, page %d", code, resp.StatusCode)
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("forged state: page %d", resp.StatusCode)
+	}
+	browser := *srv.Client()
+	browser.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	r, err := browser.Get(signIn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	back, err := http.Get(r.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	back.Body.Close()
+	if code := <-done; code != 0 || !strings.Contains(stdout.String(), "Bearer") {
+		t.Errorf("after the forged request the real sign-in: exit %d, %s", code, stdout.String())
 	}
 }
 
-// TestLoginOpensTheSystemBrowser puts a stand-in xdg-open on PATH, which records the URL it was
-// given and follows it like a browser would.
+// TestLoginOpensTheSystemBrowser puts a stand-in xdg-open on PATH, which records what it was
+// given: the URL of a private file (never the authorize URL, whose state and challenge would be
+// on a command line every local user can read), which it then follows like a browser.
 func TestLoginOpensTheSystemBrowser(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the stand-in is an xdg-open shell script")
@@ -283,34 +308,91 @@ func TestLoginOpensTheSystemBrowser(t *testing.T) {
 	if err := os.WriteFile(ca, srv.CertificatePEM(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	script := "#!/bin/sh\nprintf '%s' \"$1\" > " + opened + "\n"
+	// The stand-in copies the page it is given before login removes it, and says it is done
+	// with a FIFO: no polling.
+	ready := filepath.Join(dir, "ready")
+	if err := syscallMkfifo(ready); err != nil {
+		t.Fatal(err)
+	}
+	script := "#!/bin/sh\nprintf '%s' \"$1\" > " + opened + "\ncp \"${1#file://}\" " + opened + ".html\necho done > " + ready + "\n"
 	if err := os.WriteFile(filepath.Join(dir, "xdg-open"), []byte(script), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
-	signIn, stdout, done := startLogin(t, "--authority", srv.URL(), "--ca-file", ca, "--tenant", srv.TenantID(), "--timeout", "20s")
-	var got []byte
-	for i := 0; i < 100 && len(got) == 0; i++ {
-		time.Sleep(20 * time.Millisecond)
-		got, _ = os.ReadFile(opened)
+	stdout := &bytes.Buffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(context.Background(), []string{"login", "--authority", srv.URL(), "--ca-file", ca, "--tenant", srv.TenantID(), "--timeout", "20s"}, stdout, io.Discard)
+	}()
+	if _, err := os.ReadFile(ready); err != nil { // blocks until the stand-in ran
+		t.Fatal(err)
 	}
-	if string(got) != signIn {
-		t.Fatalf("xdg-open got %q, want the sign-in URL", got)
+	got, _ := os.ReadFile(opened)
+	if !strings.HasPrefix(string(got), "file:///") || strings.Contains(string(got), "state") {
+		t.Fatalf("xdg-open got %q, want a private file's URL", got)
 	}
-	// Play the browser: follow the fake's redirect to the loopback listener.
-	browser := srv.Client()
+	page, _ := os.ReadFile(opened + ".html")
+	m := regexp.MustCompile(`url=([^"]+)"`).FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("the page redirects nowhere: %s", page)
+	}
+	// Play the browser: follow the page's redirect to the fake, and the fake's to the listener.
+	browser := *srv.Client()
 	browser.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := browser.Get(string(got))
+	resp, err := browser.Get(html.UnescapeString(string(m[1])))
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	page, err := http.Get(resp.Header.Get("Location"))
+	back, err := http.Get(resp.Header.Get("Location"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	page.Body.Close()
-	if code := <-done; code != 0 || !strings.Contains(stdout.String(), "Bearer") {
+	back.Body.Close()
+	if code := <-done; code != 0 || !strings.Contains(stdout.String(), "Bearer") || !strings.Contains(stdout.String(), "alice@contoso.example") {
 		t.Errorf("exit %d, output %s", code, stdout.String())
+	}
+}
+
+// Arguments are checked before anything happens, and errors name the flag as the user typed it.
+func TestFlagErrorsNameTheFlag(t *testing.T) {
+	opened := false
+	saved := openBrowser
+	openBrowser = func(string) error { opened = true; return nil }
+	t.Cleanup(func() { openBrowser = saved })
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"login", "--authority", "http://login.example"}, "--authority: "},
+		{[]string{"login", "--tenant", "contoso/../evil"}, "--tenant: "},
+		{[]string{"login", "--scope", "two words"}, "--scope: "},
+		{[]string{"login", "--timeout", "0s"}, "--timeout 0s"},
+		{[]string{"vscode", "--settings", "/no/such/settings.json"}, "--settings: "},
+		{[]string{"vscode", "--tenant", "a..b"}, "--tenant: "},
+		{[]string{"demo", "--cache-key-env", "X"}, "--cache-key-env needs --cache"},
+	}
+	for _, tc := range cases {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), tc.args, &stdout, &stderr)
+		if code != 1 || !strings.Contains(stderr.String(), tc.want) || strings.Count(stderr.String(), "\n") != 1 {
+			t.Errorf("%q: exit %d, stderr %q; want one line with %q", tc.args, code, stderr.String(), tc.want)
+		}
+	}
+	if opened {
+		t.Error("a browser was opened for arguments that can never work")
+	}
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	t.Parallel()
+	var stdout bytes.Buffer
+	if code := run(context.Background(), []string{"--version"}, &stdout, io.Discard); code != 0 || !strings.HasPrefix(stdout.String(), "entratoken 0.") {
+		t.Errorf("--version: %d %q", code, stdout.String())
+	}
+	stdout.Reset()
+	run(context.Background(), []string{"--help"}, &stdout, io.Discard)
+	if strings.Contains(stdout.String(), "print a token\n") || !strings.Contains(stdout.String(), "--show-token") {
+		t.Errorf("help promises a token it prints only with --show-token: %s", stdout.String())
 	}
 }

@@ -35,6 +35,14 @@ func normalize(s string) string {
 	for _, r := range rules {
 		s = r.re.ReplaceAllString(s, r.with)
 	}
+	// The digests of issued tokens become numbered, so that a rotated token shows as a new one.
+	digests := map[string]string{}
+	s = regexp.MustCompile(`#[0-9a-f]{6}>`).ReplaceAllStringFunc(s, func(d string) string {
+		if _, ok := digests[d]; !ok {
+			digests[d] = fmt.Sprintf("#%d>", len(digests)+1)
+		}
+		return digests[d]
+	})
 	// Random UUIDs (request, trace and correlation IDs) become numbered placeholders, so that
 	// the echo of a client-request-id stays visible; the demo's fixed IDs stay as they are.
 	fixed := map[string]bool{

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"os"
 
 	"github.com/entrakit/entrakit/credential"
 	"github.com/entrakit/entrakit/vscode"
@@ -15,6 +17,7 @@ func vscodeToken(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	settings := fs.String("settings", "", "VS Code's settings.json (default: the OS's user settings)")
 	caFile := fs.String("ca-file", "", "PEM file of extra CA certificates to trust (e.g. a test authority)")
 	showToken := fs.Bool("show-token", false, "print the access token too")
+	cacheOpts := addCacheFlags(fs, "a later run reuses its tokens")
 	var scopes scopeList
 	fs.Var(&scopes, "scope", "a scope to request (repeatable; default https://management.azure.com/.default)")
 	if err := parseFlags(fs, args); err != nil {
@@ -23,11 +26,25 @@ func vscodeToken(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if len(scopes) == 0 {
 		scopes = scopeList{"https://management.azure.com/.default"}
 	}
+	if err := checkCommon(*authorityHost, *tenant, scopes); err != nil {
+		return err
+	}
+	if *settings != "" {
+		// Named on the command line, it must be there: the defaults would hide a typo.
+		if _, err := os.Stat(*settings); err != nil {
+			return fmt.Errorf("--settings: %w", err)
+		}
+	}
 	hc, err := httpClient(*caFile)
 	if err != nil {
 		return err
 	}
-	cred, err := vscode.NewCredential(&vscode.CredentialOptions{AuthorityHost: *authorityHost, TenantID: *tenant, SettingsPath: *settings, HTTPClient: hc})
+	tokenCache, err := cacheOpts.open(stderr)
+	if err != nil {
+		return err
+	}
+	cred, err := vscode.NewCredential(&vscode.CredentialOptions{AuthorityHost: *authorityHost, TenantID: *tenant, SettingsPath: *settings,
+		HTTPClient: hc, Cache: tokenCache})
 	if err != nil {
 		return err
 	}
@@ -36,5 +53,9 @@ func vscodeToken(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	return printJSON(stdout, newTokenJSON(info, scopes, *showToken))
+	out := newTokenJSON(info, scopes, *showToken)
+	if a, ok := cred.Account(); ok {
+		out = out.with(a)
+	}
+	return printJSON(stdout, out)
 }
