@@ -87,12 +87,16 @@ func (e *AuthenticationFailedError) Unwrap() error { return e.Err }
 // It is returned as a pointer.
 type CredentialUnavailableError struct {
 	Credential string
-	Message    string
+	Message    string // what is missing and what to do, on one line
+	Err        error  // the underlying cause (a settings file's read error, the secret store's), if any
 }
 
 func (e *CredentialUnavailableError) Error() string {
 	return e.Credential + ": unavailable: " + e.Message
 }
+
+// Unwrap returns the underlying cause.
+func (e *CredentialUnavailableError) Unwrap() error { return e.Err }
 
 // maxServerText bounds what an error keeps of a text the server sent: Entra's IDs are GUIDs
 // and its descriptions a sentence or two, so anything longer is cut (a hostile server could

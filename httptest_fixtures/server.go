@@ -25,6 +25,9 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"encoding/pem"
+	"io"
+	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -65,6 +68,9 @@ type Options struct {
 	// Addr is the loopback address to listen on; empty means a random port (use that: a fixed
 	// port fails when something else holds it).
 	Addr string
+	// Logger receives the server's own errors (such as TLS handshakes a client broke off);
+	// nil discards them, so that they never reach the standard logger.
+	Logger *slog.Logger
 	// PublicURL is the URL clients use for the fake when it is not URL() (a client that dials
 	// the fake for another host name, as the entratoken demo does for https://example.com, so
 	// that its authority host is the same from run to run): it names the issuer of tokens, the
@@ -160,7 +166,10 @@ func NewServer(opts *Options) *Server {
 		s.srv.Listener = ln
 	}
 	s.srv.EnableHTTP2 = false
-	s.srv.Config.ErrorLog = nil
+	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	if s.opts.Logger != nil {
+		s.srv.Config.ErrorLog = slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelWarn)
+	}
 	s.srv.StartTLS()
 	return s
 }

@@ -1,6 +1,7 @@
 package entratest
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -8,8 +9,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -284,5 +288,28 @@ func TestClientCredentialsAndDiscovery(t *testing.T) {
 	_ = json.NewDecoder(resp.Body).Decode(&disc)
 	if disc["issuer"] != s.URL()+"/"+s.TenantID()+"/v2.0" || disc["token_endpoint"] != s.TokenURL(s.TenantID()) {
 		t.Errorf("discovery = %v", disc)
+	}
+}
+
+// The fake's own errors (a client that breaks off a TLS handshake) go to its Logger, never to
+// the standard logger that tests share.
+func TestServerErrorsGoToItsOwnLogger(t *testing.T) {
+	var std, own bytes.Buffer
+	log.SetOutput(&std)
+	defer log.SetOutput(os.Stderr)
+	quiet := NewServer(nil)
+	loud := NewServer(&Options{Logger: slog.New(slog.NewTextHandler(&own, nil))})
+	for _, s := range []*Server{quiet, loud} {
+		resp, err := http.Get("http://" + s.Host() + "/") // plain HTTP to a TLS port: a failed handshake
+		if err == nil {
+			resp.Body.Close()
+		}
+		s.Close() // waits for the connection's goroutine, and its log line
+	}
+	if std.Len() != 0 {
+		t.Errorf("the standard logger got %q", std.String())
+	}
+	if !strings.Contains(own.String(), "TLS handshake") {
+		t.Errorf("the fake's logger got %q", own.String())
 	}
 }

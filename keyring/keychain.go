@@ -79,8 +79,8 @@ func (k *Keychain) Put(ctx context.Context, label, service, account, secret stri
 
 func (k *Keychain) failed(ctx context.Context, what string, err error, stderr *bytes.Buffer) error {
 	if ctx.Err() != nil {
-		return fmt.Errorf("%w: the Keychain did not answer in time (an access dialog may be waiting): %v", ErrUnavailable, ctx.Err())
+		return fmt.Errorf("%w: the Keychain did not answer in time (an access dialog may be waiting): %w", ErrUnavailable, ctx.Err())
 	}
 	// Never include stdout: it could hold the secret.
-	return fmt.Errorf("%w: %s %s failed: %v: %s", ErrUnavailable, k.path(), what, err, firstLine(stderr.String()))
+	return fmt.Errorf("%w: %s %s failed: %w: %s", ErrUnavailable, k.path(), what, err, firstLine(stderr.String()))
 }

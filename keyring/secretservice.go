@@ -81,32 +81,32 @@ func (s *SecretService) open(ctx context.Context) (*session, error) {
 	}
 	conn, err := dbus.Dial(addr, dbus.WithContext(ctx))
 	if err != nil {
-		return nil, fmt.Errorf("%w: connecting to the D-Bus session bus: %v", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: connecting to the D-Bus session bus: %w", ErrUnavailable, err)
 	}
-	fail := func(format string, err error) (*session, error) {
+	fail := func(what string, err error) (*session, error) {
 		conn.Close()
-		return nil, fmt.Errorf("%w: "+format, ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: %s%w", ErrUnavailable, what, err)
 	}
 	if err := conn.Auth(nil); err != nil {
-		return fail("authenticating to the D-Bus session bus: %v", err)
+		return fail("authenticating to the D-Bus session bus: ", err)
 	}
 	if err := conn.Hello(); err != nil {
-		return fail("D-Bus hello: %v", err)
+		return fail("D-Bus hello: ", err)
 	}
 	// Ask whether a Secret Service runs before calling it: a call to an unowned name would
 	// activate one (possibly a second, locked daemon).
 	var owned bool
 	if err := conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.NameHasOwner", 0, secretsName).Store(&owned); err != nil {
-		return fail("%v", err)
+		return fail("", err)
 	}
 	if !owned {
-		return fail("%v", errors.New("no Secret Service (such as gnome-keyring) runs on the session bus"))
+		return fail("", errors.New("no Secret Service (such as gnome-keyring) runs on the session bus"))
 	}
 	svc := conn.Object(secretsName, secretsPath)
 	var ignored dbus.Variant
 	var path dbus.ObjectPath
 	if err := svc.CallWithContext(ctx, serviceIface+".OpenSession", 0, "plain", dbus.MakeVariant("")).Store(&ignored, &path); err != nil {
-		return fail("opening a Secret Service session: %v", err)
+		return fail("opening a Secret Service session: ", err)
 	}
 	return &session{conn: conn, svc: svc, path: path}, nil
 }
@@ -117,7 +117,7 @@ func (s *session) unlock(ctx context.Context, objects []dbus.ObjectPath) ([]dbus
 	var unlocked []dbus.ObjectPath
 	var prompt dbus.ObjectPath
 	if err := s.svc.CallWithContext(ctx, serviceIface+".Unlock", 0, objects).Store(&unlocked, &prompt); err != nil {
-		return nil, fmt.Errorf("%w: unlocking the keyring: %v", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: unlocking the keyring: %w", ErrUnavailable, err)
 	}
 	if len(unlocked) == 0 {
 		return nil, fmt.Errorf("%w: the keyring is locked; unlock it (for example by signing in to the desktop session) and try again", ErrUnavailable)
@@ -137,7 +137,7 @@ func (s *SecretService) Lookup(ctx context.Context, service, account string) (st
 	var unlocked, locked []dbus.ObjectPath
 	attrs := map[string]string{"service": service, "account": account}
 	if err := ss.svc.CallWithContext(ctx, serviceIface+".SearchItems", 0, attrs).Store(&unlocked, &locked); err != nil {
-		return "", fmt.Errorf("%w: searching the keyring: %v", ErrUnavailable, err)
+		return "", fmt.Errorf("%w: searching the keyring: %w", ErrUnavailable, err)
 	}
 	if len(unlocked) == 0 && len(locked) > 0 {
 		if unlocked, err = ss.unlock(ctx, locked); err != nil {
@@ -149,7 +149,7 @@ func (s *SecretService) Lookup(ctx context.Context, service, account string) (st
 	}
 	var secrets map[dbus.ObjectPath]secretStruct
 	if err := ss.svc.CallWithContext(ctx, serviceIface+".GetSecrets", 0, unlocked[:1], ss.path).Store(&secrets); err != nil {
-		return "", fmt.Errorf("%w: reading the secret: %v", ErrUnavailable, err)
+		return "", fmt.Errorf("%w: reading the secret: %w", ErrUnavailable, err)
 	}
 	sec, ok := secrets[unlocked[0]]
 	if !ok {
@@ -174,7 +174,7 @@ func (s *SecretService) Put(ctx context.Context, label, service, account, secret
 	defer ss.close(ctx)
 	var coll dbus.ObjectPath
 	if err := ss.svc.CallWithContext(ctx, serviceIface+".ReadAlias", 0, "default").Store(&coll); err != nil {
-		return fmt.Errorf("%w: reading the default keyring: %v", ErrUnavailable, err)
+		return fmt.Errorf("%w: reading the default keyring: %w", ErrUnavailable, err)
 	}
 	if coll == noPrompt {
 		return fmt.Errorf("%w: there is no default keyring, and creating one would prompt", ErrUnavailable)
@@ -182,7 +182,7 @@ func (s *SecretService) Put(ctx context.Context, label, service, account, secret
 	obj := ss.conn.Object(secretsName, coll)
 	locked, err := obj.GetProperty(collectionIface + ".Locked")
 	if err != nil {
-		return fmt.Errorf("%w: reading the default keyring: %v", ErrUnavailable, err)
+		return fmt.Errorf("%w: reading the default keyring: %w", ErrUnavailable, err)
 	}
 	if isLocked, _ := locked.Value().(bool); isLocked {
 		if _, err := ss.unlock(ctx, []dbus.ObjectPath{coll}); err != nil {
@@ -196,7 +196,7 @@ func (s *SecretService) Put(ctx context.Context, label, service, account, secret
 	value := secretStruct{Session: ss.path, Parameters: []byte{}, Value: []byte(secret), ContentType: "text/plain; charset=utf8"}
 	var item, prompt dbus.ObjectPath
 	if err := obj.CallWithContext(ctx, collectionIface+".CreateItem", 0, props, value, true).Store(&item, &prompt); err != nil {
-		return fmt.Errorf("%w: storing the secret: %v", ErrUnavailable, err)
+		return fmt.Errorf("%w: storing the secret: %w", ErrUnavailable, err)
 	}
 	if prompt != noPrompt {
 		return fmt.Errorf("%w: storing the secret would prompt", ErrUnavailable)

@@ -65,7 +65,7 @@ func (CredentialManager) Lookup(ctx context.Context, service, account string) (s
 		if errors.Is(callErr, errorNotFound) {
 			return "", fmt.Errorf("%w: target %q", ErrNotFound, service+"/"+account)
 		}
-		return "", fmt.Errorf("%w: CredReadW: %v", ErrUnavailable, callErr)
+		return "", fmt.Errorf("%w: CredReadW: %w", ErrUnavailable, callErr)
 	}
 	defer procCredFree.Call(uintptr(unsafe.Pointer(cred)))
 	if cred.CredentialBlobSize > maxSecretLength {
@@ -106,7 +106,7 @@ func Protect(data []byte) ([]byte, error) {
 	var out dataBlob
 	r, _, err := procCryptProtectData.Call(uintptr(unsafe.Pointer(newBlob(data))), 0, 0, 0, 0, cryptprotectUIForbidden, uintptr(unsafe.Pointer(&out)))
 	if r == 0 {
-		return nil, fmt.Errorf("%w: CryptProtectData: %v", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: CryptProtectData: %w", ErrUnavailable, err)
 	}
 	return out.bytesAndFree(), nil
 }
@@ -116,7 +116,7 @@ func Unprotect(blob []byte) ([]byte, error) {
 	var out dataBlob
 	r, _, err := procCryptUnprotectData.Call(uintptr(unsafe.Pointer(newBlob(blob))), 0, 0, 0, 0, cryptprotectUIForbidden, uintptr(unsafe.Pointer(&out)))
 	if r == 0 {
-		return nil, fmt.Errorf("%w: CryptUnprotectData: %v", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: CryptUnprotectData: %w", ErrUnavailable, err)
 	}
 	return out.bytesAndFree(), nil
 }

@@ -176,6 +176,10 @@ func (c *Client) maxRetries() int {
 }
 
 func (c *Client) transportError(ctx context.Context, endpoint string, err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // net/http's error repeats the method and URL this one starts with
+	}
 	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 		err = fmt.Errorf("%w (%v)", ctx.Err(), err)
 	}

@@ -467,3 +467,18 @@ func TestASuccessfulAnswerIsReadOnce(t *testing.T) {
 		t.Errorf("ParseToken allocates %v times, want at most 6", n)
 	}
 }
+
+func TestAConnectionErrorNamesTheURLOnce(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	endpoint := srv.URL + "/t/oauth2/v2.0/token"
+	srv.Close() // nothing listens there now
+	_, err := (&Client{MaxRetries: -1}).Exchange(context.Background(), endpoint, nil)
+	if err == nil || strings.Count(err.Error(), endpoint) != 1 || !strings.HasPrefix(err.Error(), "oauth: POST "+endpoint+": ") {
+		t.Errorf("err = %v; want the endpoint named once", err)
+	}
+	var opErr *net.OpError
+	if !errors.As(err, &opErr) {
+		t.Errorf("the cause is lost: %v", err)
+	}
+}

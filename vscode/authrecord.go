@@ -4,9 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -37,24 +35,16 @@ func AuthRecordPaths(home string) []string {
 // ReadAuthRecord reads and validates the record at path. It returns nil and no error when the
 // file does not exist.
 func ReadAuthRecord(path string) (*AuthRecord, error) {
-	f, err := os.Open(path)
+	b, err := readRegular(path, MaxAuthRecordSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("vscode: reading the VS Code auth record: %w", err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxAuthRecordSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("vscode: reading the VS Code auth record: %w", err)
-	}
-	if len(b) > MaxAuthRecordSize {
-		return nil, errors.New("vscode: VS Code auth record file is unexpectedly large; please check the file for corruption or unexpected content")
+		return nil, fmt.Errorf("vscode: the Azure Resources extension's sign-in record: %w", err)
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil || raw == nil {
-		return nil, errors.New("vscode: the VS Code auth record is not a JSON object")
+		return nil, errors.New("vscode: the Azure Resources extension's sign-in record is not a JSON object")
 	}
 	var rec AuthRecord
 	var problems []string
@@ -82,7 +72,7 @@ func ReadAuthRecord(path string) (*AuthRecord, error) {
 		problems = append(problems, "clientId must match expected VS Code Azure Resources extension client ID: "+ClientID)
 	}
 	if len(problems) > 0 {
-		return nil, errors.New("vscode: authentication record validation failed: " + strings.Join(problems, "; "))
+		return nil, errors.New("vscode: the Azure Resources extension's sign-in record is invalid: " + strings.Join(problems, "; "))
 	}
 	return &rec, nil
 }

@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"unicode/utf8"
 )
@@ -55,20 +53,12 @@ func SettingsPath(goos string, getenv func(string) string, home string) (string,
 // ReadSettings reads settings.json at path. A missing file means defaults (zero Settings and no
 // error); anything else that cannot be used is an error wrapping ErrSettings.
 func ReadSettings(path string) (Settings, error) {
-	f, err := os.Open(path)
+	b, err := readRegular(path, MaxSettingsSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Settings{}, nil
 	}
 	if err != nil {
-		return Settings{}, fmt.Errorf("%w: %v", ErrSettings, err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxSettingsSize+1))
-	if err != nil {
-		return Settings{}, fmt.Errorf("%w: reading %s: %v", ErrSettings, path, err)
-	}
-	if len(b) > MaxSettingsSize {
-		return Settings{}, fmt.Errorf("%w: %s is larger than %d bytes", ErrSettings, path, MaxSettingsSize)
+		return Settings{}, fmt.Errorf("%w: %w", ErrSettings, err)
 	}
 	s, err := ParseSettings(b)
 	if err != nil {
@@ -87,7 +77,7 @@ func ParseSettings(b []byte) (Settings, error) {
 	}
 	plain, err := stripJSONC(b)
 	if err != nil {
-		return Settings{}, fmt.Errorf("%w: %v", ErrSettings, err)
+		return Settings{}, fmt.Errorf("%w: %w", ErrSettings, err)
 	}
 	if len(bytes.TrimSpace(plain)) == 0 {
 		return Settings{}, nil // an empty file is what VS Code treats as no settings

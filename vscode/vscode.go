@@ -44,7 +44,7 @@ const (
 	CredentialsName = "VS Code Azure"                        // the credential store's service name
 	DefaultCloud    = "AzureCloud"
 	credentialName  = "VisualStudioCodeCredential"
-	troubleshoot    = "\nVisit https://github.com/entrakit/entrakit#the-vs-code-credential to troubleshoot this issue."
+	troubleshoot    = "; to troubleshoot, see https://github.com/entrakit/entrakit#the-vs-code-credential"
 	// MaxRefreshTokenLength: an Entra refresh token is well under 4 KiB; a longer stored value
 	// is something else (such as the newer extension's JSON session).
 	MaxRefreshTokenLength = 4096
@@ -81,6 +81,7 @@ type Credential struct {
 	cloud       string
 	cfg         authority.Config // the authority (when the cloud is known), tenant and allow-list
 	unavailable string           // set at construction: the credential can never work here
+	cause       error            // the cause of unavailable, if any
 	secrets     SecretStore
 	opts        CredentialOptions
 
@@ -114,7 +115,7 @@ func NewCredential(opts *CredentialOptions) (*Credential, error) {
 	if settingsPath != "" {
 		s, err := ReadSettings(settingsPath)
 		if err != nil {
-			c.unavailable = err.Error() + "; fix or remove the file (VS Code then uses its defaults)"
+			c.unavailable, c.cause = err.Error()+"; fix or remove the file (VS Code then uses its defaults)", err
 		}
 		settings = s
 	}
@@ -142,7 +143,7 @@ func NewCredential(opts *CredentialOptions) (*Credential, error) {
 	case ok:
 		host = known
 	case c.unavailable == "":
-		c.unavailable = fmt.Sprintf("VS Code is configured to use a custom cloud. Set CredentialOptions.AuthorityHost with the Microsoft Entra endpoint for cloud %q", c.cloud)
+		c.unavailable = fmt.Sprintf("VS Code is set to the custom cloud %q; set CredentialOptions.AuthorityHost to its Microsoft Entra authority host", c.cloud)
 	}
 	// The same validation every credential makes (an unknown cloud's authority is not used).
 	cfg, err := authority.NewConfig(host, tenant, opts.AdditionallyAllowedTenants, nil)
@@ -151,7 +152,7 @@ func NewCredential(opts *CredentialOptions) (*Credential, error) {
 	}
 	c.cfg = cfg
 	if strings.EqualFold(tenant, authority.ADFS) && c.unavailable == "" {
-		c.unavailable = credentialName + " authentication unavailable. ADFS is not supported."
+		c.unavailable = "ADFS is not supported"
 	}
 	return c, nil
 }
@@ -171,7 +172,7 @@ func (c *Credential) GetTokenInfo(ctx context.Context, opts credential.TokenRequ
 		return inner.GetTokenInfo(ctx, opts) // it validates, on a cache miss
 	}
 	if c.unavailable != "" {
-		return credential.AccessTokenInfo{}, c.unavailableError(c.unavailable)
+		return credential.AccessTokenInfo{}, c.unavailableError(c.unavailable, c.cause)
 	}
 	// Invalid options fail before the credential store is asked.
 	if err := opts.Validate("GetTokenInfo"); err != nil {
@@ -194,12 +195,12 @@ func (c *Credential) credential(ctx context.Context) (*credential.RefreshToken, 
 	rt, err := c.secrets.Lookup(ctx, CredentialsName, c.cloud)
 	switch {
 	case errors.Is(err, ErrSecretNotFound):
-		return nil, c.unavailableError(c.notSignedIn("Failed to get Azure user details from Visual Studio Code."))
+		return nil, c.unavailableError(c.notSignedIn("VS Code holds no Azure sign-in"), err)
 	case err != nil:
-		return nil, c.unavailableError("cannot read VS Code's Azure sign-in from the OS credential store: " + err.Error())
+		return nil, c.unavailableError("cannot read VS Code's Azure sign-in from the OS credential store: "+err.Error(), err)
 	}
 	if !plausibleRefreshToken(rt) {
-		return nil, c.unavailableError(c.notSignedIn("The value VS Code stored for Azure is not a refresh token (it is likely a session of a newer Azure extension)."))
+		return nil, c.unavailableError(c.notSignedIn("the value VS Code stored for Azure is not a refresh token (likely a session of a newer Azure extension)"), nil)
 	}
 	// The refresh token grant with VS Code's client ID and no secret (docs/PROTOCOL.md#the-vs-code-credential).
 	inner, err := credential.NewNamedRefreshToken(credentialName, c.cfg.Tenant, ClientID, rt, &credential.RefreshTokenOptions{
@@ -207,7 +208,7 @@ func (c *Credential) credential(ctx context.Context) (*credential.RefreshToken, 
 		HTTPClient: c.opts.HTTPClient, Cache: c.opts.Cache, Logger: c.opts.Logger, Now: c.opts.Now, Retry: c.opts.Retry,
 	})
 	if err != nil {
-		return nil, c.unavailableError("the refresh token VS Code stored cannot be used: " + err.Error())
+		return nil, c.unavailableError("the refresh token VS Code stored cannot be used: "+err.Error(), err)
 	}
 	c.inner.Store(inner)
 	return inner, nil
@@ -216,12 +217,12 @@ func (c *Credential) credential(ctx context.Context) (*credential.RefreshToken, 
 // notSignedIn explains the Azure Account 0.9.11 limit and, when the Azure Resources extension's
 // sign-in record exists, who is signed in there.
 func (c *Credential) notSignedIn(first string) string {
-	msg := first + " Currently, the " + credentialName + " only works with the Azure Account extension version 0.9.11 and earlier" +
-		" (cloud " + c.cloud + "). Sign in with that extension, or use another credential such as the Azure CLI or entratoken login."
+	msg := first + " (cloud " + c.cloud + "); this credential works only with the Azure Account extension 0.9.11 and earlier: " +
+		"sign in with that extension, or use another credential such as the Azure CLI or entratoken login"
 	if rec, err := c.authRecord(); err != nil {
-		msg += " Failed to load authentication record from Visual Studio Code: " + err.Error() + "."
+		msg += "; " + strings.TrimPrefix(err.Error(), "vscode: ")
 	} else if rec != nil {
-		msg += fmt.Sprintf(" VS Code is signed in as %s (tenant %s) through the Azure Resources extension, whose broker-based sign-in is not supported here.", rec.Username, rec.TenantID)
+		msg += fmt.Sprintf("; VS Code is signed in as %s (tenant %s) through the Azure Resources extension, whose broker sign-in (WAM) is not supported here", rec.Username, rec.TenantID)
 	}
 	return msg
 }
@@ -243,8 +244,8 @@ func (c *Credential) authRecord() (*AuthRecord, error) {
 	return nil, nil
 }
 
-func (c *Credential) unavailableError(msg string) error {
-	return &credential.CredentialUnavailableError{Credential: credentialName, Message: msg + troubleshoot}
+func (c *Credential) unavailableError(msg string, cause error) error {
+	return &credential.CredentialUnavailableError{Credential: credentialName, Message: msg + troubleshoot, Err: cause}
 }
 
 // plausibleRefreshToken: printable ASCII without spaces, not JSON, at most MaxRefreshTokenLength.

@@ -3,11 +3,14 @@ package vscode
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/entrakit/entrakit/credential"
@@ -57,6 +60,10 @@ func unavailable(t *testing.T, err error, says ...string) {
 			t.Errorf("message %q does not say %q", err, s)
 		}
 	}
+	// One voice: one line, ending without a period, the troubleshooting link once.
+	if msg := err.Error(); strings.ContainsAny(msg, "\r\n") || strings.HasSuffix(msg, ".") || strings.Count(msg, "to troubleshoot") != 1 {
+		t.Errorf("message %q: want one line without a final period, with the link once", msg)
+	}
 }
 
 func TestAuthorityAndTenantResolution(t *testing.T) {
@@ -100,7 +107,7 @@ func TestUnavailableResults(t *testing.T) {
 	unavailable(t, err, "not a JSON object")
 	missing, _ := NewCredential(&CredentialOptions{SettingsPath: settingsFile(t, `{}`), Secrets: store, AuthRecordPath: noRecord(t)})
 	_, err = missing.GetToken(context.Background(), graph)
-	unavailable(t, err, "Failed to get Azure user details from Visual Studio Code", "0.9.11", "troubleshoot")
+	unavailable(t, err, "VS Code holds no Azure sign-in", "0.9.11", "troubleshoot")
 	if store.calls != 1 {
 		t.Errorf("%d store lookups; only the last credential could look", store.calls)
 	}
@@ -169,7 +176,7 @@ func TestAuthRecordValidation(t *testing.T) {
 		t.Errorf("missing: %v %v", rec, err)
 	}
 	cases := map[string]struct{ content, says string }{
-		"too large":      {`{"x":"` + strings.Repeat("a", MaxAuthRecordSize) + `"}`, "unexpectedly large"},
+		"too large":      {`{"x":"` + strings.Repeat("a", MaxAuthRecordSize) + `"}`, "is larger than 10240 bytes"},
 		"not JSON":       {`nope`, "not a JSON object"},
 		"missing fields": {`{"tenantId":"t"}`, "clientId field is missing"},
 		"wrong client":   {`{"authority":"a","clientId":"other","homeAccountId":"h","tenantId":"t","username":"u"}`, "clientId must match"},
@@ -185,7 +192,7 @@ func TestAuthRecordValidation(t *testing.T) {
 	// An invalid record is reported in the unavailable message.
 	c, _ := NewCredential(&CredentialOptions{SettingsPath: settingsFile(t, `{}`), AuthRecordPath: write("bad", `{"tenantId":"t"}`), Secrets: &mapStore{}})
 	_, err := c.GetToken(context.Background(), graph)
-	unavailable(t, err, "Failed to load authentication record", "clientId field is missing")
+	unavailable(t, err, "sign-in record is invalid", "clientId field is missing")
 }
 
 func TestEndToEndWithARealKeyringAndTheFakeEntra(t *testing.T) {
@@ -262,5 +269,49 @@ func TestTenantRulesApply(t *testing.T) {
 	}
 	if srv.TokenRequests() != 1 {
 		t.Errorf("%d requests; the refused tenant must not reach the server", srv.TokenRequests())
+	}
+}
+
+// A FIFO where settings.json or the sign-in record belongs never blocks: the credential is
+// built at once and reports it.
+func TestFIFOsNeverBlock(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("FIFOs need Unix")
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	settings, record := filepath.Join(dir, "settings.json"), filepath.Join(dir, "authRecord.json")
+	for _, p := range []string{settings, record} {
+		if err := mkfifo(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := NewCredential(&CredentialOptions{SettingsPath: settings, Secrets: &mapStore{}, AuthRecordPath: record})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.GetToken(context.Background(), graph)
+	unavailable(t, err, "not a regular file")
+	c, _ = NewCredential(&CredentialOptions{SettingsPath: settingsFile(t, `{}`), Secrets: &mapStore{}, AuthRecordPath: record})
+	_, err = c.GetToken(context.Background(), graph)
+	unavailable(t, err, "not a regular file", "VS Code holds no Azure sign-in")
+}
+
+// A settings file that cannot be read keeps its cause for errors.Is, through the credential's
+// unavailable error.
+func TestUnreadableSettingsKeepTheirCause(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("needs Unix errors")
+	}
+	t.Parallel()
+	p, want := settingsFile(t, `{}`), error(fs.ErrPermission)
+	if os.Geteuid() == 0 { // permissions do not stop root: a path through a file fails for anyone
+		p, want = filepath.Join(p, "settings.json"), syscall.ENOTDIR
+	} else {
+		_ = os.Chmod(p, 0)
+	}
+	c, _ := NewCredential(&CredentialOptions{SettingsPath: p, Secrets: &mapStore{}, AuthRecordPath: noRecord(t)})
+	if _, err := c.GetToken(context.Background(), graph); !errors.Is(err, want) || !errors.Is(err, ErrSettings) {
+		t.Errorf("err = %v, want %v and ErrSettings through it", err, want)
 	}
 }

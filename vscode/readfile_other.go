@@ -1,0 +1,6 @@
+//go:build !unix
+
+package vscode
+
+// openNonBlocking has no equivalent here; the regular-file check still refuses what is not one.
+const openNonBlocking = 0
