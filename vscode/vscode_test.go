@@ -3,8 +3,8 @@ package vscode
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
