@@ -13,6 +13,7 @@ import (
 	"github.com/entrakit/entrakit/cache"
 	"github.com/entrakit/entrakit/credential"
 	entratest "github.com/entrakit/entrakit/httptest_fixtures"
+	"github.com/entrakit/entrakit/redisstore/redistest"
 )
 
 // counter counts the commands a Redis client sends (each one round trip: nothing here pipelines).
@@ -46,9 +47,9 @@ func benchCredential(b *testing.B, srv *entratest.Server, store cache.Store) (*c
 	return cred, clk, c.Accounts()[0]
 }
 
-func countedStore(b *testing.B, rs *redisServer) (*Store, *counter) {
+func countedStore(b *testing.B, rs *redistest.Server) (*Store, *counter) {
 	b.Setenv("ENTRAKIT_TEST_FLEET_KEY", testKeyB64)
-	rdb := redis.NewClient(&redis.Options{Addr: rs.addr()})
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr()})
 	b.Cleanup(func() { rdb.Close() })
 	cnt := &counter{}
 	rdb.AddHook(cnt)
@@ -61,7 +62,7 @@ func countedStore(b *testing.B, rs *redisServer) (*Store, *counter) {
 
 // A cached GetToken is served from the credential's memory: it never touches Redis.
 func BenchmarkCachedGetTokenSendsNothingToRedis(b *testing.B) {
-	rs := startRedis(b)
+	rs := redistest.Start(b)
 	srv := entratest.NewServer(nil)
 	defer srv.Close()
 	st, cnt := countedStore(b, rs)
@@ -118,7 +119,7 @@ func BenchmarkRefresh(b *testing.B) {
 			if testing.Short() && others > 0 {
 				b.Skip("-short: the set-up writes 10,000 partitions")
 			}
-			rs := startRedis(b)
+			rs := redistest.Start(b)
 			srv := entratest.NewServer(nil)
 			defer srv.Close()
 			st, cnt := countedStore(b, rs)
@@ -129,11 +130,11 @@ func BenchmarkRefresh(b *testing.B) {
 }
 
 // fillRedis stores n partitions of other accounts (opaque blobs of a realistic size).
-func fillRedis(b *testing.B, rs *redisServer, n int) {
+func fillRedis(b *testing.B, rs *redistest.Server, n int) {
 	if n == 0 {
 		return
 	}
-	rdb := rs.client(b)
+	rdb := rs.Client(b)
 	pipe := rdb.Pipeline()
 	blob := make([]byte, 3000)
 	for i := range n {

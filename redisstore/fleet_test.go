@@ -25,6 +25,7 @@ import (
 	"github.com/entrakit/entrakit/cache"
 	"github.com/entrakit/entrakit/credential"
 	entratest "github.com/entrakit/entrakit/httptest_fixtures"
+	"github.com/entrakit/entrakit/redisstore/redistest"
 )
 
 const (
@@ -51,13 +52,13 @@ func TestMain(m *testing.M) {
 type fleet struct {
 	t     *testing.T
 	srv   *entratest.Server
-	redis *redisServer
+	redis *redistest.Server
 	env   []string
 }
 
 func newFleet(t *testing.T, redisArgs ...string) *fleet {
 	t.Helper()
-	rs := startRedis(t, redisArgs...)
+	rs := redistest.Start(t, redisArgs...)
 	srv := entratest.NewServer(&entratest.Options{StrictRotation: true})
 	t.Cleanup(srv.Close)
 	ca := filepath.Join(t.TempDir(), "ca.pem")
@@ -65,7 +66,7 @@ func newFleet(t *testing.T, redisArgs ...string) *fleet {
 		t.Fatal(err)
 	}
 	t.Setenv("ENTRAKIT_TEST_FLEET_KEY", testKeyB64)
-	return &fleet{t: t, srv: srv, redis: rs, env: append(os.Environ(), "H_REDIS="+rs.addr(), "H_CA="+ca, "H_URL="+srv.URL(), "H_TENANT="+srv.TenantID())}
+	return &fleet{t: t, srv: srv, redis: rs, env: append(os.Environ(), "H_REDIS="+rs.Addr(), "H_CA="+ca, "H_URL="+srv.URL(), "H_TENANT="+srv.TenantID())}
 }
 
 func storeOn(addr string, opts *Options) (*Store, error) {
@@ -80,7 +81,7 @@ func storeOn(addr string, opts *Options) (*Store, error) {
 // instance is a cache on the fleet's Redis.
 func (f *fleet) instance(opts *Options) *cache.Cache {
 	f.t.Helper()
-	st, err := storeOn(f.redis.addr(), opts)
+	st, err := storeOn(f.redis.Addr(), opts)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -240,7 +241,7 @@ func TestAKilledLeaseHolderBlocksTheOthersAtMostTheLease(t *testing.T) {
 	}
 	_ = holder.Process.Signal(syscall.SIGKILL)
 	_ = holder.Wait()
-	lease := f.redis.client(t).PTTL(context.Background(), "entrakit:{"+cache.PartitionKey(f.srv.Host(), clientID, account)+"}:lease").Val()
+	lease := f.redis.Client(t).PTTL(context.Background(), "entrakit:{"+cache.PartitionKey(f.srv.Host(), clientID, account)+"}:lease").Val()
 	if lease <= 0 || lease > time.Second {
 		t.Fatalf("the dead holder's lease has %v left, want at most its 1 s", lease)
 	}
@@ -263,9 +264,9 @@ func TestRedisDownNeverStopsTokenAcquisition(t *testing.T) {
 	for i := range 30 {
 		switch i {
 		case 10:
-			f.redis.stop()
+			f.redis.Stop()
 		case 20:
-			if err := f.redis.start(); err != nil {
+			if err := f.redis.Restart(); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -279,7 +280,7 @@ func TestRedisDownNeverStopsTokenAcquisition(t *testing.T) {
 	if failures.Load() == 0 {
 		t.Error("OnFailure was never called while Redis was down")
 	}
-	keys, err := f.redis.client(t).Keys(context.Background(), "entrakit:{*}").Result()
+	keys, err := f.redis.Client(t).Keys(context.Background(), "entrakit:{*}").Result()
 	if err != nil || len(keys) != 1 {
 		t.Errorf("after Redis came back the partition was not saved again: %v %v", keys, err)
 	}
@@ -318,10 +319,10 @@ func TestRemoveAccountIsSeenByEveryInstance(t *testing.T) {
 
 // A holder whose lease ran out cannot overwrite what the next holder saved.
 func TestASaveAfterTheLeaseRanOutIsRefused(t *testing.T) {
-	rs := startRedis(t)
+	rs := redistest.Start(t)
 	t.Setenv("ENTRAKIT_TEST_FLEET_KEY", testKeyB64)
-	a, _ := storeOn(rs.addr(), nil)
-	b, _ := storeOn(rs.addr(), nil)
+	a, _ := storeOn(rs.Addr(), nil)
+	b, _ := storeOn(rs.Addr(), nil)
 	key := cache.PartitionKey("login.microsoftonline.com", clientID, "uid.utid")
 	ctx := context.Background()
 	unlockA, err := a.Lock(ctx, key)
@@ -329,7 +330,7 @@ func TestASaveAfterTheLeaseRanOutIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unlockA()
-	rs.client(t).Del(ctx, "entrakit:{"+key+"}:lease") // A's lease runs out (A was paused, say)
+	rs.Client(t).Del(ctx, "entrakit:{"+key+"}:lease") // A's lease runs out (A was paused, say)
 	unlockB, err := b.Lock(ctx, key)
 	if err != nil {
 		t.Fatal(err)
@@ -347,16 +348,16 @@ func TestASaveAfterTheLeaseRanOutIsRefused(t *testing.T) {
 }
 
 func TestAKeyIsRequiredAndTokensAreSealed(t *testing.T) {
-	rs := startRedis(t)
-	if _, err := New(rs.client(t), &Options{}); err == nil {
+	rs := redistest.Start(t)
+	if _, err := New(rs.Client(t), &Options{}); err == nil {
 		t.Error("a store without a key")
 	}
-	plain, err := New(rs.client(t), &Options{Keys: []cache.KeySource{cache.InsecurePlaintext}})
+	plain, err := New(rs.Client(t), &Options{Keys: []cache.KeySource{cache.InsecurePlaintext}})
 	if err != nil || plain == nil {
 		t.Errorf("opting out by name: %v", err)
 	}
 	t.Setenv("ENTRAKIT_TEST_FLEET_KEY", testKeyB64)
-	st, _ := storeOn(rs.addr(), nil)
+	st, _ := storeOn(rs.Addr(), nil)
 	key := cache.PartitionKey("e", "c", "a")
 	unlock, _ := st.Lock(context.Background(), key)
 	_, err = st.Save(context.Background(), key, []byte(`{"refresh_token":"SECRETCANARY"}`), "")
@@ -364,7 +365,7 @@ func TestAKeyIsRequiredAndTokensAreSealed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, _ := rs.client(t).HGet(context.Background(), "entrakit:{"+key+"}", "d").Result()
+	raw, _ := rs.Client(t).HGet(context.Background(), "entrakit:{"+key+"}", "d").Result()
 	if raw == "" || strings.Contains(raw, "SECRETCANARY") {
 		t.Errorf("the stored partition is not sealed: %.60q", raw)
 	}
