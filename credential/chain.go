@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 )
@@ -77,9 +78,17 @@ func (c *Chain) get(ctx context.Context, opts TokenRequestOptions, token func(To
 	}
 	msgs := make([]string, len(unavailable))
 	causes := make([]error, len(unavailable))
+	var links []string // each credential's troubleshooting pointer, said once at the end
 	for i, ue := range unavailable {
-		msgs[i], causes[i] = ue.Credential+": "+ue.Message, ue
+		msg, link, found := strings.Cut(ue.Message, "; to troubleshoot, see ")
+		if found && !slices.Contains(links, link) {
+			links = append(links, link)
+		}
+		msgs[i], causes[i] = ue.Credential+": "+msg, ue
 	}
-	return AccessTokenInfo{}, &CredentialUnavailableError{Credential: "ChainedTokenCredential",
-		Message: "no credential in the chain can run here (" + strings.Join(msgs, " | ") + ")", Err: errors.Join(causes...)}
+	msg := "no credential in the chain can run here (" + strings.Join(msgs, " | ") + ")"
+	if len(links) > 0 {
+		msg += "; to troubleshoot, see " + strings.Join(links, " and ")
+	}
+	return AccessTokenInfo{}, &CredentialUnavailableError{Credential: "ChainedTokenCredential", Message: msg, Err: errors.Join(causes...)}
 }

@@ -69,7 +69,8 @@ func TestAChainMovesPastUnavailableCredentialsAndStopsAtAFailure(t *testing.T) {
 	chain, _ = credential.NewChain(vs, vs2)
 	_, err = chain.GetToken(context.Background(), opts)
 	var ue *credential.CredentialUnavailableError
-	if !errors.As(err, &ue) || ue.Credential != "ChainedTokenCredential" || strings.Count(err.Error(), "VisualStudioCodeCredential") != 2 {
+	if !errors.As(err, &ue) || ue.Credential != "ChainedTokenCredential" || strings.Count(err.Error(), "VisualStudioCodeCredential") != 2 ||
+		strings.Count(err.Error(), "to troubleshoot") != 1 {
 		t.Errorf("err = %v", err)
 	}
 	if !errors.Is(err, vscode.ErrSecretNotFound) {
