@@ -124,3 +124,50 @@ func TestTransportRefusesPlainHTTP(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// A redirect to another origin never carries the token: the http.Client calls the transport for
+// every hop, below its own stripping of credentials.
+func TestTransportNeverFollowsARedirectWithTheToken(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	c := f.cred(entratest.User{}, nil)
+	var mu sync.Mutex
+	seen := map[string]string{} // server -> the Authorization header it got
+	record := func(name string, next http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			seen[name] = r.Header.Get("Authorization")
+			mu.Unlock()
+			next(w, r)
+		}
+	}
+	elsewhere := httptest.NewTLSServer(record("elsewhere", func(w http.ResponseWriter, r *http.Request) {}))
+	defer elsewhere.Close()
+	allowed := httptest.NewTLSServer(record("allowed", func(w http.ResponseWriter, r *http.Request) {}))
+	defer allowed.Close()
+	api := httptest.NewTLSServer(record("api", func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/away":
+			http.Redirect(w, r, elsewhere.URL+"/steal", http.StatusFound)
+		case "/same":
+			http.Redirect(w, r, "/here", http.StatusFound)
+		case "/allowed":
+			http.Redirect(w, r, allowed.URL+"/ok", http.StatusTemporaryRedirect)
+		}
+	}))
+	defer api.Close()
+	hc := &http.Client{Transport: NewTransportWithOptions(c, scopes(graph), &TransportOptions{Base: api.Client().Transport, AllowedOrigins: []string{allowed.URL}})}
+	for _, path := range []string{"/away", "/same", "/allowed"} {
+		resp, err := hc.Get(api.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if seen["elsewhere"] != "" {
+		t.Errorf("a redirect to another origin carried the token")
+	}
+	if !strings.HasPrefix(seen["api"], "Bearer ") || !strings.HasPrefix(seen["allowed"], "Bearer ") {
+		t.Errorf("the same origin and an allowed one must get the token: %q", seen)
+	}
+}
