@@ -15,13 +15,13 @@ import (
 // AuthorizationCodeOptions configure an AuthorizationCode credential; nil means defaults.
 type AuthorizationCodeOptions struct {
 	// ClientSecret authenticates a confidential client (a web app); empty for public clients.
-	ClientSecret string
+	ClientSecret string `json:"-"`
 	// CodeVerifier is the PKCE verifier whose challenge the authorize request sent.
-	CodeVerifier string
+	CodeVerifier string `json:"-"`
 	// Nonce is the OpenID Connect nonce the authorize request sent: when the redemption's
 	// answer has an id_token, it must carry this nonce (OpenID Connect Core section 3.1.3.7),
 	// else the redemption fails with ErrNonceMismatch and nothing of it is kept.
-	Nonce string
+	Nonce string `json:"-"`
 	// AuthorityHost is "login.microsoftonline.com" or "https://host[:port]"; empty means
 	// AZURE_AUTHORITY_HOST, else the public cloud.
 	AuthorityHost string
@@ -46,6 +46,12 @@ type AuthorizationCodeOptions struct {
 func (o AuthorizationCodeOptions) Format(f fmt.State, verb rune) {
 	fmt.Fprintf(f, "credential.AuthorizationCodeOptions{ClientSecret:%s CodeVerifier:%s Nonce:%s AuthorityHost:%q AdditionallyAllowedTenants:%q}",
 		redactedLen(o.ClientSecret), redactedLen(o.CodeVerifier), redactedLen(o.Nonce), o.AuthorityHost, o.AdditionallyAllowedTenants)
+}
+
+// LogValue logs the options with their secrets redacted.
+func (o AuthorizationCodeOptions) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("client_secret", redactedLen(o.ClientSecret)), slog.String("code_verifier", redactedLen(o.CodeVerifier)),
+		slog.String("authority_host", o.AuthorityHost), slog.Any("additionally_allowed_tenants", o.AdditionallyAllowedTenants))
 }
 
 // AuthorizationCode redeems an authorization code, then keeps the signed-in user's tokens fresh

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/entrakit/entrakit/cache"
 	"github.com/entrakit/entrakit/oauth"
@@ -58,6 +59,22 @@ func (h *hostile) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(400)
 		_, _ = w.Write(b)
+	case "escaped":
+		// Each echoed value with its first letter as a \u escape: the raw bytes hide it.
+		var esc strings.Builder
+		for _, vs := range r.PostForm {
+			for _, v := range vs {
+				if v != "" {
+					fmt.Fprintf(&esc, "\\u%04x%s ", v[0], v[1:])
+				}
+			}
+		}
+		x := esc.String()
+		body := `{"error":"invalid_grant","error_description":"` + x + `","error_codes":[70008],"suberror":"` + x +
+			`","claims":"` + x + `","trace_id":"` + x + `","correlation_id":"` + x + `","` + x + `":"a member named so"}`
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(400)
+		_, _ = w.Write([]byte(body))
 	case "html":
 		w.Header().Set("Content-Type", "text/html; "+strings.ReplaceAll(e, " ", "_"))
 		w.Header().Set("Retry-After-Ms", "1")
@@ -95,6 +112,8 @@ func TestCanarySecretsNeverLeak(t *testing.T) {
 	var logMu sync.Mutex
 	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: &logs, mu: &logMu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var printed []string
+	var logged strings.Builder
+	jsonLogger := slog.New(slog.NewJSONHandler(&logged, nil))
 	check := func(label string, vs ...any) {
 		t.Helper()
 		for _, v := range vs {
@@ -107,6 +126,24 @@ func TestCanarySecretsNeverLeak(t *testing.T) {
 			}
 			if err, ok := v.(error); ok && strings.Contains(err.Error(), "CANARY") {
 				t.Errorf("%s: error string has a secret: %s", label, err)
+			}
+			// Logged as a value, by slog's JSON handler: redacted, access tokens included.
+			logged.Reset()
+			jsonLogger.Info("value", "v", v)
+			if strings.Contains(logged.String(), "CANARY") {
+				t.Errorf("%s: slog.JSONHandler logs a secret: %s", label, logged.String())
+			}
+			// Marshalled to JSON: only AccessToken and AccessTokenInfo carry their access token,
+			// by design; nothing carries another secret.
+			if b, err := json.Marshal(v); err == nil {
+				s := string(b)
+				switch v.(type) {
+				case AccessToken, *AccessToken, AccessTokenInfo, *AccessTokenInfo:
+					s = strings.ReplaceAll(s, canaryAccess, "")
+				}
+				if strings.Contains(s, "CANARY") {
+					t.Errorf("%s: json.Marshal gives a secret: %s", label, b)
+				}
 			}
 		}
 	}
@@ -122,7 +159,12 @@ func TestCanarySecretsNeverLeak(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("options", opts, *opts)
-	for _, mode := range []string{"echo", "html", "malformed", "badtoken", "redirect", "noexpiry"} {
+	tokenResponse, _ := oauth.ParseToken([]byte(`{"access_token":"`+canaryAccess+`","refresh_token":"`+canaryRefresh+`","id_token":"`+canaryIDToken+`","expires_in":60}`), time.Now())
+	check("oauth values", tokenResponse, *tokenResponse,
+		oauth.AuthCodeGrant{ClientID: "c", Code: canaryCode, CodeVerifier: canaryVerifier, ClientSecret: canaryClientSecret},
+		oauth.RefreshGrant{ClientID: "c", RefreshToken: canaryRefresh, ClientSecret: canaryClientSecret},
+		RefreshTokenOptions{ClientSecret: canaryClientSecret})
+	for _, mode := range []string{"echo", "escaped", "html", "malformed", "badtoken", "redirect", "noexpiry"} {
 		h.set(mode)
 		_, err := c.GetToken(context.Background(), TokenRequestOptions{Scopes: []string{graph}, Claims: `{"id_token":{}}`})
 		if err == nil {
@@ -137,7 +179,7 @@ func TestCanarySecretsNeverLeak(t *testing.T) {
 	}
 	tok := get(t, c, scopes(graph))
 	check("returned values", info, &info, tok, &tok, c, shared)
-	for _, mode := range []string{"echo", "html", "malformed", "badtoken", "redirect"} {
+	for _, mode := range []string{"echo", "escaped", "html", "malformed", "badtoken", "redirect"} {
 		h.set(mode)
 		_, err := c.GetToken(context.Background(), scopes(vault))
 		if err == nil {

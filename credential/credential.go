@@ -24,6 +24,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/entrakit/entrakit/entra"
@@ -44,14 +45,17 @@ type TokenRequestOptions struct {
 	EnableCAE bool     // continuous access evaluation (client capability CP1)
 }
 
-// AccessToken is a bearer token and its expiry. Its Format method redacts the token.
+// AccessToken is a bearer token and its expiry. Printed (Format) and logged (LogValue) it is
+// redacted. Its JSON carries the token, by design: it and AccessTokenInfo are the only values
+// of entrakit whose JSON holds a secret (the access token), for handing a token on; no value
+// ever serializes a refresh token, code, verifier or client secret.
 type AccessToken struct {
 	Token     string
 	ExpiresOn time.Time
 }
 
 // AccessTokenInfo is an access token with the details azure-identity's get_token_info gives.
-// Its Format method redacts the token.
+// Printed and logged it is redacted; its JSON carries the token, as AccessToken's does.
 type AccessTokenInfo struct {
 	Token     string
 	ExpiresOn time.Time
@@ -73,6 +77,17 @@ func (t AccessToken) Format(f fmt.State, verb rune) {
 func (t AccessTokenInfo) Format(f fmt.State, verb rune) {
 	fmt.Fprintf(f, "credential.AccessTokenInfo{Token:%s ExpiresOn:%s TokenType:%s RefreshOn:%s}",
 		redactedLen(t.Token), t.ExpiresOn.Format(time.RFC3339), t.TokenType, t.RefreshOn.Format(time.RFC3339))
+}
+
+// LogValue logs the token redacted.
+func (t AccessToken) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("token", redactedLen(t.Token)), slog.Time("expires_on", t.ExpiresOn))
+}
+
+// LogValue logs the token redacted.
+func (t AccessTokenInfo) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("token", redactedLen(t.Token)), slog.Time("expires_on", t.ExpiresOn),
+		slog.String("token_type", t.TokenType), slog.Time("refresh_on", t.RefreshOn))
 }
 
 func redactedLen(s string) string {

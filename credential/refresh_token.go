@@ -15,7 +15,7 @@ import (
 // RefreshTokenOptions configure a RefreshToken credential; nil means defaults. The fields are
 // those of AuthorizationCodeOptions except CodeVerifier.
 type RefreshTokenOptions struct {
-	ClientSecret               string       // confidential clients
+	ClientSecret               string       `json:"-"` // confidential clients
 	AuthorityHost              string       // as in AuthorizationCodeOptions
 	AdditionallyAllowedTenants []string     // "*" allows any
 	HTTPClient                 *http.Client // nil means a shared client
@@ -29,6 +29,12 @@ type RefreshTokenOptions struct {
 func (o RefreshTokenOptions) Format(f fmt.State, verb rune) {
 	fmt.Fprintf(f, "credential.RefreshTokenOptions{ClientSecret:%s AuthorityHost:%q AdditionallyAllowedTenants:%q}",
 		redactedLen(o.ClientSecret), o.AuthorityHost, o.AdditionallyAllowedTenants)
+}
+
+// LogValue logs the options with the client secret redacted.
+func (o RefreshTokenOptions) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("client_secret", redactedLen(o.ClientSecret)), slog.String("authority_host", o.AuthorityHost),
+		slog.Any("additionally_allowed_tenants", o.AdditionallyAllowedTenants))
 }
 
 // RefreshToken is a credential built from a refresh token obtained elsewhere (the VS Code

@@ -1,6 +1,8 @@
 package oauth
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -96,6 +98,10 @@ func FirstLine(s string) string {
 
 // scrub removes the secrets a request carried (value -> field name) from everything the error
 // holds that came from the server.
+//
+// The body is scrubbed twice: as raw text, and, when it is JSON, value by value after
+// decoding, because JSON may write a secret with escapes (one "\u0041" in it is enough to hide
+// it from a scan of the raw bytes) that whoever reads a field of it later will decode.
 func (e *RetrieveError) scrub(sent map[string]string) {
 	e.ErrorCode = scrub(e.ErrorCode, sent)
 	e.Description = scrub(e.Description, sent)
@@ -103,5 +109,33 @@ func (e *RetrieveError) scrub(sent map[string]string) {
 	e.ContentType = scrub(e.ContentType, sent)
 	if len(e.Body) > 0 {
 		e.Body = []byte(scrub(string(e.Body), sent))
+		var v any
+		dec := json.NewDecoder(bytes.NewReader(e.Body))
+		dec.UseNumber()
+		if dec.Decode(&v) == nil {
+			if clean, err := json.Marshal(scrubJSON(v, sent)); err == nil {
+				e.Body = clean
+			}
+		}
 	}
+}
+
+// scrubJSON scrubs every string of a decoded JSON value, member names included.
+func scrubJSON(v any, sent map[string]string) any {
+	switch x := v.(type) {
+	case string:
+		return scrub(x, sent)
+	case []any:
+		for i := range x {
+			x[i] = scrubJSON(x[i], sent)
+		}
+		return x
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, val := range x {
+			out[scrub(k, sent)] = scrubJSON(val, sent)
+		}
+		return out
+	}
+	return v
 }

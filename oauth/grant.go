@@ -3,6 +3,7 @@ package oauth
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 
@@ -19,11 +20,11 @@ const (
 // code_verifier from RFC 7636 section 4.5).
 type AuthCodeGrant struct {
 	ClientID     string
-	Code         string
+	Code         string `json:"-"`
 	RedirectURI  string
 	Scopes       []string
-	ClientSecret string // confidential clients only
-	CodeVerifier string // PKCE; empty when the code was requested without a challenge
+	ClientSecret string `json:"-"` // confidential clients only
+	CodeVerifier string `json:"-"` // PKCE; empty when the code was requested without a challenge
 	Claims       string // a JSON object (OpenID Connect Core section 5.5), sent verbatim
 }
 
@@ -46,9 +47,9 @@ func (g AuthCodeGrant) Form() url.Values {
 // RefreshGrant is a refresh token redemption (RFC 6749 section 6).
 type RefreshGrant struct {
 	ClientID     string
-	RefreshToken string
+	RefreshToken string `json:"-"`
 	Scopes       []string
-	ClientSecret string
+	ClientSecret string `json:"-"`
 	Claims       string
 }
 
@@ -106,4 +107,16 @@ func (g AuthCodeGrant) Format(f fmt.State, verb rune) {
 func (g RefreshGrant) Format(f fmt.State, verb rune) {
 	fmt.Fprintf(f, "oauth.RefreshGrant{ClientID:%s RefreshToken:%s Scopes:%q ClientSecret:%s Claims:%s}",
 		g.ClientID, redacted(g.RefreshToken), g.Scopes, redacted(g.ClientSecret), g.Claims)
+}
+
+// LogValue logs the grant with its secrets redacted.
+func (g AuthCodeGrant) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("client_id", g.ClientID), slog.String("code", redacted(g.Code)), slog.String("redirect_uri", g.RedirectURI),
+		slog.Any("scopes", g.Scopes), slog.String("client_secret", redacted(g.ClientSecret)), slog.String("code_verifier", redacted(g.CodeVerifier)))
+}
+
+// LogValue logs the grant with its secrets redacted.
+func (g RefreshGrant) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("client_id", g.ClientID), slog.String("refresh_token", redacted(g.RefreshToken)),
+		slog.Any("scopes", g.Scopes), slog.String("client_secret", redacted(g.ClientSecret)))
 }

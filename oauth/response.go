@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -21,15 +22,15 @@ const MaxLifetime = 366 * 24 * time.Hour
 var ErrMalformedResponse = errors.New("oauth: malformed token response")
 
 // Token is a parsed successful token response (RFC 6749 section 5.1, with Entra's extra fields).
-// It holds secrets: never log or print it. Its Format method redacts them.
+// It holds secrets: printed (Format), logged (LogValue) or marshalled to JSON, they are left out.
 type Token struct {
-	AccessToken  string
+	AccessToken  string    `json:"-"`
 	TokenType    string    // "Bearer" when the server sent none
 	ExpiresOn    time.Time // zero when the response had neither expires_on nor expires_in
 	RefreshOn    time.Time // zero when the server gave no refresh hint and none applies
-	RefreshToken string    // empty when the server sent none
-	IDToken      string
-	ClientInfo   string // Entra's base64url {"uid","utid"}; see package entra
+	RefreshToken string    `json:"-"` // empty when the server sent none
+	IDToken      string    `json:"-"`
+	ClientInfo   string    // Entra's base64url {"uid","utid"}; see package entra
 	Scope        string
 	RequestTime  time.Time // when the request that produced it was sent
 
@@ -62,6 +63,13 @@ func (t Token) Format(f fmt.State, verb rune) {
 	fmt.Fprintf(f, "oauth.Token{AccessToken:%s TokenType:%s ExpiresOn:%s RefreshOn:%s RefreshToken:%s IDToken:%s Scope:%q}",
 		redacted(t.AccessToken), t.TokenType, t.ExpiresOn.Format(time.RFC3339), t.RefreshOn.Format(time.RFC3339),
 		redacted(t.RefreshToken), redacted(t.IDToken), t.Scope)
+}
+
+// LogValue logs the token with its secrets replaced by their lengths.
+func (t Token) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("access_token", redacted(t.AccessToken)), slog.String("token_type", t.TokenType),
+		slog.Time("expires_on", t.ExpiresOn), slog.String("refresh_token", redacted(t.RefreshToken)),
+		slog.String("id_token", redacted(t.IDToken)), slog.String("scope", t.Scope))
 }
 
 func redacted(s string) string {

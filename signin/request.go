@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"sync/atomic"
 
@@ -33,7 +34,7 @@ type RequestOptions struct {
 // callback must match. Finish it at most once. It is safe for concurrent use.
 type Request struct {
 	// URL is the authorize URL (it carries the state and the PKCE challenge, not the verifier).
-	URL string
+	URL string `json:"-"`
 	// RedirectURI is the callback's URI.
 	RedirectURI string
 
@@ -142,4 +143,15 @@ func (r *Request) Finish(ctx context.Context, query url.Values) (*Result, error)
 // Format prints the request without its state, nonce or verifier.
 func (r *Request) Format(f fmt.State, verb rune) {
 	fmt.Fprintf(f, "signin.Request{RedirectURI:%s}", r.RedirectURI)
+}
+
+// LogValue logs the request without its state, nonce or verifier.
+func (r *Request) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("redirect_uri", r.RedirectURI))
+}
+
+// LogValue logs the sign-in's account, not its token.
+func (r *Result) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("home_account_id", r.Account.HomeAccountID), slog.String("username", r.Account.Username),
+		slog.String("tenant_id", r.Account.TenantID))
 }

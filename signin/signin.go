@@ -49,7 +49,7 @@ type Config struct {
 	// default), "common" or "consumers".
 	TenantID string
 	// ClientSecret authenticates a web app (a confidential client); empty for public clients.
-	ClientSecret string
+	ClientSecret string `json:"-"`
 	// Scopes are the resource scopes to ask for, e.g. "https://graph.microsoft.com/.default".
 	Scopes []string
 	// OmitOpenIDScopes leaves OpenIDScopes out of the authorize request (then no id_token names
@@ -164,4 +164,16 @@ func validClaims(claims string) error {
 		return fmt.Errorf("%w: %w", credential.ErrInvalidInput, err)
 	}
 	return nil
+}
+
+// LogValue logs the configuration with the client secret left out.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("client_id", c.ClientID), slog.String("tenant_id", c.TenantID),
+		slog.Bool("client_secret_set", c.ClientSecret != ""), slog.Any("scopes", c.Scopes), slog.String("authority_host", c.AuthorityHost))
+}
+
+// Format prints the configuration with the client secret left out.
+func (c Config) Format(f fmt.State, verb rune) {
+	fmt.Fprintf(f, "signin.Config{ClientID:%s TenantID:%s ClientSecretSet:%t Scopes:%q AuthorityHost:%q}",
+		c.ClientID, c.TenantID, c.ClientSecret != "", c.Scopes, c.AuthorityHost)
 }

@@ -41,7 +41,7 @@ type WebAppOptions struct {
 	RedirectURI string
 	// CookieKey (32 bytes) seals the cookie that keeps a sign-in in progress; or Store keeps
 	// them on the server. One of the two is required.
-	CookieKey []byte
+	CookieKey []byte `json:"-"`
 	Store     StateStore
 	// OnSignIn receives each finished sign-in and writes the response (typically: start a
 	// session for res.Account.HomeAccountID and redirect to returnTo, a local path the start

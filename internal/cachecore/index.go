@@ -3,6 +3,7 @@ package cachecore
 import (
 	"fmt"
 	"hash/maphash"
+	"log/slog"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -11,7 +12,7 @@ import (
 // Token is a cached access token. Its times carry no monotonic clock reading: they are
 // compared on the wall clock, which keeps running while a machine sleeps.
 type Token struct {
-	Secret    string
+	Secret    string `json:"-"`
 	TokenType string
 	ExpiresOn time.Time
 	RefreshOn time.Time // zero: no refresh hint
@@ -22,6 +23,11 @@ type Token struct {
 func (t Token) Format(f fmt.State, verb rune) {
 	fmt.Fprintf(f, "cachecore.Token{Secret:[REDACTED] TokenType:%s ExpiresOn:%s RefreshOn:%s}",
 		t.TokenType, t.ExpiresOn.Format(time.RFC3339), t.RefreshOn.Format(time.RFC3339))
+}
+
+// LogValue logs the token with its secret redacted.
+func (t Token) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("secret", "[REDACTED]"), slog.String("token_type", t.TokenType), slog.Time("expires_on", t.ExpiresOn))
 }
 
 // Entry is an access token under its key (tenant, scope set, CAE). Published entries never
