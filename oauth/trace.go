@@ -81,7 +81,6 @@ func (t *Trace) RoundTrip(req *http.Request) (*http.Response, error) {
 	fmt.Fprintf(&b, "<-- %s\n", resp.Status)
 	writeHeaders(&b, resp.Header)
 	data, rerr := io.ReadAll(io.LimitReader(resp.Body, maxTracedBody+1))
-	resp.Body.Close()
 	writeBody(&b, resp.Header.Get("Content-Type"), data)
 	var members map[string]any
 	if json.Unmarshal(data, &members) == nil {
@@ -92,9 +91,21 @@ func (t *Trace) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	t.write(scrub(b.String(), sent))
-	// Hand the body on unchanged (a read error is replayed after the bytes read).
-	resp.Body = io.NopCloser(io.MultiReader(bytes.NewReader(data), errReader{rerr}))
+	// Hand the body on unchanged: the bytes read, then the rest of a body longer than the trace
+	// shows, or the read error replayed.
+	rest := io.Reader(errReader{rerr})
+	if rerr == nil && len(data) > maxTracedBody {
+		rest = resp.Body
+	}
+	resp.Body = replayBody{Reader: io.MultiReader(bytes.NewReader(data), rest), Closer: resp.Body}
 	return resp, nil
+}
+
+// replayBody is a response body handed on by the trace: what it read, then the original body,
+// which its Close closes.
+type replayBody struct {
+	io.Reader
+	io.Closer
 }
 
 func (t *Trace) write(s string) {
@@ -134,6 +145,17 @@ func redactURL(u *url.URL) string {
 	if c.RawQuery != "" {
 		c.RawQuery = redactQuery(c.Query())
 	}
+	// A fragment carries secrets too: the implicit and hybrid flows answer with
+	// #code=...&access_token=... in a Location header. Its members are redacted by the rule of
+	// the query; one that does not parse as a form is not shown.
+	if c.Fragment != "" || c.RawFragment != "" {
+		frag, err := url.ParseQuery(c.EscapedFragment())
+		if err == nil {
+			c.Fragment, c.RawFragment = redactQuery(frag), ""
+		} else {
+			c.Fragment, c.RawFragment = fmt.Sprintf("<fragment: %d chars>", len(c.EscapedFragment())), ""
+		}
+	}
 	s := c.String()
 	s, _ = url.PathUnescape(s) // placeholders read better unescaped
 	return s
@@ -170,6 +192,8 @@ func writeHeaders(b *strings.Builder, h http.Header) {
 			case "Location":
 				if u, err := url.Parse(v); err == nil {
 					v = redactURL(u)
+				} else {
+					v = fmt.Sprintf("<location that does not parse: %d chars>", len(v))
 				}
 			}
 			fmt.Fprintf(b, "    %s: %s\n", k, v)
