@@ -46,7 +46,7 @@ type Authority struct {
 // ("https://host[:port]", one trailing slash allowed). Anything else (another scheme, user info, a path, a query, a fragment,
 // non-ASCII or otherwise odd host names) is an error wrapping [ErrInvalidAuthority].
 func Parse(s string) (Authority, error) {
-	raw := s
+	raw := shown(s)
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return Authority{}, fmt.Errorf("%w: empty", ErrInvalidAuthority)
@@ -85,6 +85,26 @@ func Parse(s string) (Authority, error) {
 		h += ":" + port
 	}
 	return Authority{host: h}, nil
+}
+
+// shown is what an error quotes of an authority: without anything that may be a credential
+// (user info, even one that does not parse: everything before the last "@"), a query or a
+// fragment, whose places are marked.
+func shown(s string) string {
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		scheme, rest = "", s
+	}
+	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
+		rest = "<user info>" + rest[i:]
+	}
+	if i := strings.IndexAny(rest, "?#"); i >= 0 {
+		rest = rest[:i+1] + "<hidden>"
+	}
+	if ok {
+		return scheme + "://" + rest
+	}
+	return rest
 }
 
 // Resolve picks the authority host as azure-identity does: an explicit option wins, then

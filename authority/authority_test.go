@@ -117,3 +117,33 @@ func TestEndpoints(t *testing.T) {
 		t.Errorf("zero Authority err = %v", err)
 	}
 }
+
+// An authority's error never quotes what may be a credential: a password, even in a URL that
+// does not parse, a query or a fragment.
+func TestParseErrorsHideCredentials(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{
+		"https://user:PASSWORD-SECRET@login.microsoftonline.com",
+		"https://user:PASSWORD-SECRET@login.microsoftonline.com/tenant",
+		"user:PASSWORD-SECRET@login.microsoftonline.com",
+		"https://user:PASS/WORD-SECRET@login.microsoftonline.com",
+		"https://us%zzer:PASSWORD-SECRET@login.microsoftonline.com",
+		"http://user:PASSWORD-SECRET@login.microsoftonline.com",
+		"https://login.microsoftonline.com?sig=PASSWORD-SECRET",
+		"https://login.microsoftonline.com#PASSWORD-SECRET",
+	} {
+		_, err := Parse(in)
+		if !errors.Is(err, ErrInvalidAuthority) {
+			t.Fatalf("Parse(%q) error = %v, want ErrInvalidAuthority", in, err)
+		}
+		if strings.Contains(err.Error(), "SECRET") || strings.Contains(err.Error(), "PASS") {
+			t.Errorf("Parse(%q) error quotes the secret: %v", in, err)
+		}
+		if !strings.Contains(err.Error(), "login.microsoftonline.com") {
+			t.Errorf("Parse(%q) error does not name the host: %v", in, err)
+		}
+	}
+	if _, err := Resolve("", func(string) string { return "https://u:PASSWORD-SECRET@h.example/x" }); err == nil || strings.Contains(err.Error(), "SECRET") {
+		t.Errorf("Resolve from the environment: %v", err)
+	}
+}
