@@ -461,3 +461,48 @@ func TestAClaimsChallengeKeepsTheRefreshToken(t *testing.T) {
 		t.Errorf("claims sent = %q, want the challenge merged with CP1", got)
 	}
 }
+
+type ctxKey struct{}
+
+// ctxSpy records, for each request, the value of ctxKey and whether the request's context has a
+// deadline.
+type ctxSpy struct {
+	base   http.RoundTripper
+	values []any
+	bound  []bool
+}
+
+func (s *ctxSpy) RoundTrip(r *http.Request) (*http.Response, error) {
+	_, ok := r.Context().Deadline()
+	s.values, s.bound = append(s.values, r.Context().Value(ctxKey{})), append(s.bound, ok)
+	return s.base.RoundTrip(r)
+}
+
+// A TokenSource made under a context that has ended still gets tokens (golang/oauth2#388),
+// under that context's values and a bound of its own.
+func TestTokenSourceOutlivesItsContext(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	spy := &ctxSpy{base: f.srv.Client().Transport}
+	c := f.cred(entratest.User{}, func(o *AuthorizationCodeOptions) { o.HTTPClient = &http.Client{Transport: spy} })
+	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), ctxKey{}, "mine"))
+	ts := TokenSource(ctx, c, scopes(graph))
+	cancel()
+	first, err := ts.Token()
+	if err != nil {
+		t.Fatalf("the first Token after the context ended: %v", err)
+	}
+	f.clock.Advance(2 * time.Hour) // expired: the next call refreshes
+	second, err := ts.Token()
+	if err != nil {
+		t.Fatalf("a refresh after the context ended: %v", err)
+	}
+	if second.AccessToken == first.AccessToken || len(spy.values) != 2 {
+		t.Fatalf("%d requests, want a redemption and a refresh", len(spy.values))
+	}
+	for i := range spy.values {
+		if spy.values[i] != "mine" || !spy.bound[i] {
+			t.Errorf("request %d: value %v, deadline %v; want the context's value under a deadline", i, spy.values[i], spy.bound[i])
+		}
+	}
+}
