@@ -126,6 +126,30 @@ func TestRetriesThroughTheCredential(t *testing.T) {
 	}
 }
 
+// Against the fake's throttling mode, which refuses a client that comes back before its
+// Retry-After is up, the credential is never throttled: it waits as long as asked.
+func TestTheCredentialIsNeverThrottled(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	f.srv.Configure(func(o *entratest.Options) { o.Throttle, o.Now = true, f.clock.Now })
+	c := f.cred(entratest.User{}, nil)
+	c.e.client.Sleep = func(ctx context.Context, d time.Duration) error { f.clock.Advance(d); return ctx.Err() }
+	f.srv.FailNext(entratest.Fault{Status: 429, Header: http.Header{"Retry-After": {"7"}}})
+	f.srv.FailNext(entratest.Fault{Status: 503, Header: http.Header{"Retry-After-Ms": {"1500"}}})
+	start := f.clock.Now()
+	get(t, c, scopes(graph))
+	if n, waited := f.srv.ThrottledRequests(), f.clock.Now().Sub(start); n != 0 || waited < 8500*time.Millisecond {
+		t.Errorf("%d requests throttled after waiting %v of the 8.5 s asked", n, waited)
+	}
+	// A client that does not wait is throttled: the mode is on.
+	c.e.client.Sleep = func(ctx context.Context, d time.Duration) error { return ctx.Err() }
+	f.srv.FailNext(entratest.Fault{Status: 429, Header: http.Header{"Retry-After": {"7"}}})
+	_, _ = c.GetToken(context.Background(), scopes(vault))
+	if f.srv.ThrottledRequests() == 0 {
+		t.Error("an impatient client was not throttled")
+	}
+}
+
 func TestRedirectTargetNeverReceivesTheForm(t *testing.T) {
 	t.Parallel()
 	var stolen atomic.Int32

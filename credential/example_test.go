@@ -17,6 +17,7 @@ func ExampleNewAuthorizationCode() {
 	defer srv.Close()
 	verifier := oauth.NewVerifier()
 	code := srv.IssueCode(entratest.CodeRequest{ClientID: "app", RedirectURI: "http://localhost/cb",
+		Scopes:        []string{"openid", "offline_access", "https://graph.microsoft.com/.default"},
 		CodeChallenge: oauth.S256Challenge(verifier)}) // what the browser's sign-in returns
 
 	cred, err := credential.NewAuthorizationCode(srv.TenantID(), "app", code, "http://localhost/cb",

@@ -9,7 +9,7 @@ import (
 
 // authorize approves every valid request at once, as if the user had signed in and consented,
 // and redirects to redirect_uri with a code (RFC 6749 section 4.1.2) or an error (4.1.2.1).
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
+func (s *Handler) authorize(w http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm()
 	q := r.URL.Query()
 	clientID, redirectURI := q.Get("client_id"), q.Get("redirect_uri")

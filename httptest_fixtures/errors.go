@@ -36,13 +36,32 @@ func errTenant(t string) entraError {
 	return entraError{400, "invalid_request", 90002, "Tenant '" + t + "' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", "", ""}
 }
 
+// errDiscoveryTenant is what the metadata endpoints answer for a tenant they do not know.
+func errDiscoveryTenant(t string) entraError {
+	e := errTenant(t)
+	e.code = "invalid_tenant"
+	return e
+}
+
+func errThrottled(retryAfter int) entraError {
+	return entraError{429, "temporarily_unavailable", 50196, "The server terminated an operation because it encountered a client request loop: the client came back before the " +
+		strconv.Itoa(retryAfter) + " seconds its last Retry-After asked for.", "", ""}
+}
+
 func errMFA(claims string) entraError {
 	return entraError{400, "invalid_grant", 50076, "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access the resource.", "basic_action", claims}
 }
 
+// errorBodyLocking is errorBody for a caller that does not hold s.mu.
+func (s *Handler) errorBodyLocking(r *http.Request, e entraError) (int, any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.errorBody(r, e)
+}
+
 // errorBody renders e as Entra does: the description continues with trace, correlation and
 // timestamp lines; the correlation ID echoes the client-request-id.
-func (s *Server) errorBody(r *http.Request, e entraError) (int, any) {
+func (s *Handler) errorBody(r *http.Request, e entraError) (int, any) { // s.mu held
 	now := s.now().UTC()
 	trace := newUUID()
 	corr := r.Header.Get("client-request-id")
@@ -59,7 +78,7 @@ func (s *Server) errorBody(r *http.Request, e entraError) (int, any) {
 		"timestamp":      ts,
 		"trace_id":       trace,
 		"correlation_id": corr,
-		"error_uri":      s.publicURLLocked() + "/error?code=" + strconv.Itoa(e.aadsts),
+		"error_uri":      s.baseURLLocked(r) + "/error?code=" + strconv.Itoa(e.aadsts),
 	}
 	if e.suberror != "" {
 		body["suberror"] = e.suberror

@@ -26,7 +26,7 @@ type Fault struct {
 }
 
 // FailNext queues a fault for the next token requests. Queued faults apply in order.
-func (s *Server) FailNext(f Fault) {
+func (s *Handler) FailNext(f Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if f.Times <= 0 {
@@ -35,7 +35,7 @@ func (s *Server) FailNext(f Fault) {
 	s.faults = append(s.faults, f)
 }
 
-func (s *Server) popFault() *Fault {
+func (s *Handler) popFault() *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.faults) == 0 {
@@ -49,7 +49,7 @@ func (s *Server) popFault() *Fault {
 	return &f
 }
 
-func (s *Server) writeFault(w http.ResponseWriter, r *http.Request, f *Fault) {
+func (s *Handler) writeFault(w http.ResponseWriter, r *http.Request, f *Fault) {
 	for k, vs := range f.Header {
 		for _, v := range vs {
 			w.Header().Add(k, v)
@@ -100,4 +100,54 @@ func underlyingTCP(c net.Conn) (*net.TCPConn, bool) {
 		c = nc.NetConn()
 	}
 	return nil, false
+}
+
+// noteRetryAfter remembers, for the throttling mode, the wait an answer's Retry-After (seconds)
+// or retry-after-ms asks of the requesting client.
+func (s *Handler) noteRetryAfter(r *http.Request, h http.Header) {
+	var wait time.Duration
+	if n, err := strconv.Atoi(h.Get("Retry-After")); err == nil && n > 0 {
+		wait = time.Duration(n) * time.Second
+	} else if n, err := strconv.Atoi(h.Get("Retry-After-Ms")); err == nil && n > 0 {
+		wait = time.Duration(n) * time.Millisecond
+	}
+	if wait == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.notBefore[r.PostForm.Get("client_id")] = s.now().Add(wait)
+}
+
+// throttle returns, in the throttling mode, the seconds a client that came back before the
+// wait its last Retry-After asked for must still wait (at least 1), and 0 for a client that
+// waited; the wait starts again, as a throttling service's does.
+func (s *Handler) throttle(r *http.Request) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.opts.Throttle {
+		return 0
+	}
+	client := r.PostForm.Get("client_id")
+	until, ok := s.notBefore[client]
+	now := s.now()
+	if !ok {
+		return 0
+	}
+	if !now.Before(until) {
+		delete(s.notBefore, client)
+		return 0
+	}
+	s.throttled++
+	secs := int((until.Sub(now) + time.Second - 1) / time.Second)
+	s.notBefore[client] = now.Add(time.Duration(secs) * time.Second)
+	return secs
+}
+
+// ThrottledRequests counts the token requests the throttling mode refused: requests of a client
+// that did not wait as long as a Retry-After asked.
+func (s *Handler) ThrottledRequests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.throttled
 }

@@ -49,7 +49,10 @@ func signJWT(claims map[string]any) string {
 }
 
 // keys serves the JWKS with the signing key, so tests may verify the fake's tokens.
-func (s *Server) keys(w http.ResponseWriter, r *http.Request) {
+func (s *Handler) keys(w http.ResponseWriter, r *http.Request) {
+	if !s.knownTenant(w, r) {
+		return
+	}
 	k, kid := signingKey()
 	e := big.NewInt(int64(k.PublicKey.E)).Bytes()
 	s.writeJSON(w, r, http.StatusOK, map[string]any{"keys": []map[string]string{{
@@ -74,9 +77,14 @@ func newUUID() string {
 
 // discovery serves the OpenID Connect metadata (OpenID Connect Discovery 1.0) that MSAL-based
 // clients read; the issuer matches the authority, as MSAL requires.
-func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
+func (s *Handler) discovery(w http.ResponseWriter, r *http.Request) {
+	if !s.knownTenant(w, r) {
+		return
+	}
 	tenant := r.PathValue("tenant")
-	base := s.publicURL() + "/" + tenant
+	s.mu.Lock()
+	base := s.baseURLLocked(r) + "/" + tenant
+	s.mu.Unlock()
 	s.writeJSON(w, r, http.StatusOK, map[string]any{
 		"issuer":                                base + "/v2.0",
 		"authorization_endpoint":                base + "/oauth2/v2.0/authorize",
@@ -89,4 +97,19 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 		"grant_types_supported":                 []string{"authorization_code", "refresh_token", "client_credentials"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_post"},
 	})
+}
+
+// knownTenant answers a metadata request for a tenant the fake does not know as Entra does (400
+// invalid_tenant, AADSTS90002) and reports whether the tenant is known.
+func (s *Handler) knownTenant(w http.ResponseWriter, r *http.Request) bool {
+	tenant := r.PathValue("tenant")
+	s.mu.Lock()
+	if s.tenants[tenant] {
+		s.mu.Unlock()
+		return true
+	}
+	status, body := s.errorBody(r, errDiscoveryTenant(tenant))
+	s.mu.Unlock()
+	s.writeJSON(w, r, status, body)
+	return false
 }

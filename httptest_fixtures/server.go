@@ -8,11 +8,18 @@
 //
 // It is written independently of entrakit's client packages (it imports none of them), so tests
 // against it catch the client's mistakes rather than repeat them. It behaves like Entra where
-// clients can tell: single-use, expiring codes; PKCE S256; refresh token rotation (optionally
-// strict); client_info; id_tokens and access tokens signed with its own RSA key; Entra's error
-// bodies (AADSTS codes, trace and correlation IDs, claims challenges). Knobs inject faults
-// (statuses with Retry-After, delays, malformed, truncated or reset answers) and set token
-// lifetimes. Every request is logged for assertions. docs/PROTOCOL.md shows its exchanges.
+// clients can tell, as strictly as Entra: single-use, expiring codes; PKCE S256; refresh tokens
+// only for offline_access, rotated (optionally strictly); tokens naming the tenant of the
+// request (tid, iss) and client_info naming the home account; a .default scope expanded to the
+// consented permissions, offline_access never echoed; the CAE capability in any case;
+// id_tokens and access tokens signed with its own RSA key; Entra's error bodies (AADSTS codes,
+// trace and correlation IDs, claims challenges), for metadata requests of unknown tenants too.
+// Knobs inject faults (statuses with Retry-After, delays, malformed, truncated or reset
+// answers), throttle clients that ignore Retry-After, and set token lifetimes. Every request is
+// logged for assertions. docs/PROTOCOL.md shows its exchanges.
+//
+// [NewServer] serves it on a loopback TLS port of its own; [NewHandler] makes it an
+// http.Handler to mount on a server, mux or TLS configuration of the test's.
 //
 // # Security considerations
 //
@@ -77,6 +84,19 @@ type Options struct {
 	// discovery document's endpoints and error_uri. The certificate is valid for example.com,
 	// 127.0.0.1 and ::1.
 	PublicURL string
+	// AlwaysIssueRefreshTokens issues a refresh token with every user token, as the fake did
+	// before it followed Entra: by default one comes only when offline_access was requested (in
+	// the authorize request of a code or in the token request), and with every refresh.
+	AlwaysIssueRefreshTokens bool
+	// Consent is what a resource's .default scope expands to: resource (such as
+	// "https://graph.microsoft.com") -> the permission names consented for it, which become the
+	// access token's scp and the response's scope. Resources not named get User.Read for
+	// Microsoft Graph and user_impersonation for any other.
+	Consent map[string][]string
+	// Throttle answers 429, with the wait left in Retry-After, to a token request of a client
+	// that comes back before the wait a previous answer's Retry-After asked for: a client that
+	// ignores Retry-After fails its tests as it would be throttled by Entra.
+	Throttle bool
 }
 
 // Client is an app registration. Clients not added are accepted as public clients.
@@ -107,9 +127,16 @@ type Request struct {
 	Status int
 }
 
-// Server is a running fake Entra. Its methods are safe for concurrent use.
-type Server struct {
-	srv *httptest.Server
+// Handler is the fake Entra as an http.Handler, for a test that serves it itself: on its own
+// httptest server, TLS configuration or mux (as go-oidc's oidctest does). It answers at
+// /{tenant}/oauth2/v2.0/authorize, /{tenant}/oauth2/v2.0/token,
+// /{tenant}/discovery/v2.0/keys and /{tenant}/v2.0/.well-known/openid-configuration. The
+// issuer it names is Options.PublicURL or else the scheme and host of each request; mounted
+// under a path prefix (with http.StripPrefix), set PublicURL to the URL of the prefix. Its
+// methods are safe for concurrent use. [Server] is a Handler served over loopback TLS.
+type Handler struct {
+	mux  *http.ServeMux
+	base string // the URL of the server a Server serves it on; "" when mounted by a user
 
 	mu            sync.Mutex
 	opts          Options
@@ -120,7 +147,16 @@ type Server struct {
 	refreshTokens map[string]*refreshToken
 	log           []Request
 	faults        []Fault
-	claimsNeeded  map[string]bool // user object IDs that must answer a claims challenge
+	claimsNeeded  map[string]bool      // user object IDs that must answer a claims challenge
+	notBefore     map[string]time.Time // client ID -> end of the wait its last Retry-After asked for
+	throttled     int
+}
+
+// Server is a running fake Entra: a [Handler] served by net/http/httptest on a loopback TLS
+// port. Its methods are safe for concurrent use.
+type Server struct {
+	*Handler
+	srv *httptest.Server
 }
 
 type code struct {
@@ -139,11 +175,12 @@ type refreshToken struct {
 	revoked  bool
 }
 
-// NewServer starts a fake Entra on a loopback TLS port. Close it when done.
-func NewServer(opts *Options) *Server {
-	s := &Server{
+// NewHandler makes a fake Entra to serve on a server of the caller's. Options.Addr and
+// Options.Logger, which configure a Server's listener, are ignored.
+func NewHandler(opts *Options) *Handler {
+	s := &Handler{
 		clients: map[string]Client{}, users: map[string]User{}, codes: map[string]*code{},
-		refreshTokens: map[string]*refreshToken{}, claimsNeeded: map[string]bool{},
+		refreshTokens: map[string]*refreshToken{}, claimsNeeded: map[string]bool{}, notBefore: map[string]time.Time{},
 	}
 	if opts != nil {
 		s.opts = *opts
@@ -151,30 +188,42 @@ func NewServer(opts *Options) *Server {
 	s.fillDefaults()
 	s.tenants = map[string]bool{s.opts.TenantID: true, "organizations": true, "common": true, "consumers": true}
 	s.users[DefaultUser.Username] = s.withTenant(DefaultUser)
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{tenant}/oauth2/v2.0/authorize", s.authorize)
-	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.token)
-	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", s.keys)
-	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", s.discovery)
-	s.srv = httptest.NewUnstartedServer(mux)
-	if s.opts.Addr != "" {
-		ln, err := net.Listen("tcp", s.opts.Addr)
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("GET /{tenant}/oauth2/v2.0/authorize", s.authorize)
+	s.mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.token)
+	s.mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", s.keys)
+	s.mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", s.discovery)
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// NewServer starts a fake Entra on a loopback TLS port. Close it when done.
+func NewServer(opts *Options) *Server {
+	h := NewHandler(opts)
+	s := &Server{Handler: h, srv: httptest.NewUnstartedServer(h)}
+	if h.opts.Addr != "" {
+		ln, err := net.Listen("tcp", h.opts.Addr)
 		if err != nil {
-			panic("entratest: listening on " + s.opts.Addr + ": " + err.Error())
+			panic("entratest: listening on " + h.opts.Addr + ": " + err.Error())
 		}
 		s.srv.Listener.Close()
 		s.srv.Listener = ln
 	}
 	s.srv.EnableHTTP2 = false
 	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-	if s.opts.Logger != nil {
-		s.srv.Config.ErrorLog = slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelWarn)
+	if h.opts.Logger != nil {
+		s.srv.Config.ErrorLog = slog.NewLogLogger(h.opts.Logger.Handler(), slog.LevelWarn)
 	}
 	s.srv.StartTLS()
+	h.mu.Lock()
+	h.base = s.srv.URL
+	h.mu.Unlock()
 	return s
 }
 
-func (s *Server) fillDefaults() {
+func (s *Handler) fillDefaults() {
 	o := &s.opts
 	if o.TenantID == "" {
 		o.TenantID = DefaultTenantID
@@ -190,7 +239,7 @@ func (s *Server) fillDefaults() {
 	}
 }
 
-func (s *Server) withTenant(u User) User {
+func (s *Handler) withTenant(u User) User {
 	if u.TenantID == "" {
 		u.TenantID = s.opts.TenantID
 	}
@@ -206,26 +255,25 @@ func (s *Server) Close() {
 // URL is the server's base URL, "https://127.0.0.1:port": pass it as an authority host.
 func (s *Server) URL() string { return s.srv.URL }
 
-// publicURL is what clients call the fake: Options.PublicURL, else URL.
-func (s *Server) publicURL() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.publicURLLocked()
-}
-
-// publicURLLocked is publicURL for a caller that holds s.mu.
-func (s *Server) publicURLLocked() string {
-	if s.opts.PublicURL != "" {
+// baseURLLocked is what clients call the fake, for a caller that holds s.mu:
+// Options.PublicURL, else the URL of its Server, else the scheme and host of r.
+func (s *Handler) baseURLLocked(r *http.Request) string {
+	switch {
+	case s.opts.PublicURL != "":
 		return strings.TrimSuffix(s.opts.PublicURL, "/")
+	case s.base != "":
+		return s.base
+	case r.TLS != nil:
+		return "https://" + r.Host
 	}
-	return s.srv.URL
+	return "http://" + r.Host
 }
 
 // Host is "127.0.0.1:port".
 func (s *Server) Host() string { return strings.TrimPrefix(s.srv.URL, "https://") }
 
 // TenantID is the fake's home tenant.
-func (s *Server) TenantID() string {
+func (s *Handler) TenantID() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.opts.TenantID
@@ -256,7 +304,7 @@ func (s *Server) AuthorizeURL(tenant string) string {
 }
 
 // Configure changes the options of a running server.
-func (s *Server) Configure(f func(*Options)) {
+func (s *Handler) Configure(f func(*Options)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f(&s.opts)
@@ -265,21 +313,21 @@ func (s *Server) Configure(f func(*Options)) {
 }
 
 // AddClient registers an app.
-func (s *Server) AddClient(c Client) {
+func (s *Handler) AddClient(c Client) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.clients[c.ID] = c
 }
 
 // AddUser adds an account that authorize requests can name with login_hint.
-func (s *Server) AddUser(u User) {
+func (s *Handler) AddUser(u User) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.users[u.Username] = s.withTenant(u)
 }
 
 // AddTenant makes the token endpoint accept another tenant (others get AADSTS90002).
-func (s *Server) AddTenant(tenant string) {
+func (s *Handler) AddTenant(tenant string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.tenants[tenant] = true
@@ -296,13 +344,13 @@ type CodeRequest struct {
 }
 
 // IssueCode mints an authorization code as the authorize endpoint would, without a browser.
-func (s *Server) IssueCode(r CodeRequest) string {
+func (s *Handler) IssueCode(r CodeRequest) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.issueCodeLocked(r)
 }
 
-func (s *Server) issueCodeLocked(r CodeRequest) string {
+func (s *Handler) issueCodeLocked(r CodeRequest) string {
 	u := r.User
 	if u.ObjectID == "" {
 		u = s.users[DefaultUser.Username]
@@ -315,7 +363,7 @@ func (s *Server) issueCodeLocked(r CodeRequest) string {
 
 // IssueRefreshToken mints a refresh token for clientID and user (zero: DefaultUser), as if the
 // user had signed in elsewhere (e.g. in VS Code).
-func (s *Server) IssueRefreshToken(clientID string, user User) string {
+func (s *Handler) IssueRefreshToken(clientID string, user User) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if user.ObjectID == "" {
@@ -324,14 +372,14 @@ func (s *Server) IssueRefreshToken(clientID string, user User) string {
 	return s.issueRefreshTokenLocked(clientID, s.withTenant(user))
 }
 
-func (s *Server) issueRefreshTokenLocked(clientID string, u User) string {
+func (s *Handler) issueRefreshTokenLocked(clientID string, u User) string {
 	rt := "0.A" + randomString(180)
 	s.refreshTokens[rt] = &refreshToken{clientID: clientID, user: u, issued: s.now()}
 	return rt
 }
 
 // RevokeRefreshTokens invalidates every refresh token issued so far.
-func (s *Server) RevokeRefreshTokens() {
+func (s *Handler) RevokeRefreshTokens() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, rt := range s.refreshTokens {
@@ -341,7 +389,7 @@ func (s *Server) RevokeRefreshTokens() {
 
 // RequireClaims makes the next token request for user (zero: DefaultUser) that carries no
 // claims fail with AADSTS50076 and a claims challenge, as MFA step-up does.
-func (s *Server) RequireClaims(user User) {
+func (s *Handler) RequireClaims(user User) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if user.ObjectID == "" {
@@ -351,7 +399,7 @@ func (s *Server) RequireClaims(user User) {
 }
 
 // Requests returns a copy of the request log.
-func (s *Server) Requests() []Request {
+func (s *Handler) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]Request, len(s.log))
@@ -360,7 +408,7 @@ func (s *Server) Requests() []Request {
 }
 
 // TokenRequests counts the requests the token endpoint received.
-func (s *Server) TokenRequests() int {
+func (s *Handler) TokenRequests() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
@@ -373,20 +421,20 @@ func (s *Server) TokenRequests() int {
 }
 
 // ResetLog empties the request log.
-func (s *Server) ResetLog() {
+func (s *Handler) ResetLog() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.log = nil
 }
 
-func (s *Server) now() time.Time {
+func (s *Handler) now() time.Time {
 	if s.opts.Now != nil {
 		return s.opts.Now()
 	}
 	return time.Now()
 }
 
-func (s *Server) record(r *http.Request, status int) {
+func (s *Handler) record(r *http.Request, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.log = append(s.log, Request{Time: s.now(), Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Form: cloneValues(r.Form), Status: status})

@@ -15,9 +15,15 @@ import (
 const ChallengeClaims = `{"access_token":{"capolids":{"essential":true,"values":["c1a1b2c3-0000-4000-8000-000000000001"]}}}`
 
 // token is the token endpoint: faults first, then the grant.
-func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+func (s *Handler) token(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	_ = r.ParseForm()
+	if wait := s.throttle(r); wait > 0 {
+		status, body := s.errorBodyLocking(r, errThrottled(wait))
+		w.Header().Set("Retry-After", strconv.Itoa(wait))
+		s.writeJSON(w, r, status, body)
+		return
+	}
 	f := s.popFault()
 	if f != nil {
 		if f.Delay > 0 {
@@ -39,6 +45,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 			return
 		case f.Status != 0:
 			s.record(r, f.Status)
+			s.noteRetryAfter(r, f.Header)
 			s.writeFault(w, r, f)
 			return
 		}
@@ -66,7 +73,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 }
 
 // writeJSON answers a non-token endpoint.
-func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+func (s *Handler) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 	b, _ := json.Marshal(v)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	s.record(r, status)
@@ -75,7 +82,7 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 }
 
 // grant checks the request as Entra does and issues tokens, or returns an Entra error body.
-func (s *Server) grant(r *http.Request) (int, any) {
+func (s *Handler) grant(r *http.Request) (int, any) {
 	tenant := r.PathValue("tenant")
 	form := r.PostForm
 	s.mu.Lock()
@@ -105,9 +112,8 @@ func (s *Server) grant(r *http.Request) (int, any) {
 	if claims != "" && (json.Unmarshal([]byte(claims), &claimsObj) != nil || claimsObj == nil) {
 		return s.errorBody(r, errBadClaims)
 	}
-	var user User
-	var idScopes []string
-	var nonce string
+	is := issue{clientID: clientID, scope: scope, clientInfo: form.Get("client_info") == "1", cae: hasCP1(claimsObj), now: now, base: s.baseURLLocked(r),
+		refresh: s.opts.AlwaysIssueRefreshTokens || slices.Contains(strings.Fields(scope), "offline_access")}
 	var finish func()
 	switch form.Get("grant_type") {
 	case "authorization_code":
@@ -126,7 +132,9 @@ func (s *Server) grant(r *http.Request) (int, any) {
 		case c.challenge != "" && s256(form.Get("code_verifier")) != c.challenge:
 			return s.errorBody(r, errVerifier)
 		}
-		user, idScopes, nonce = c.user, c.scopes, c.nonce
+		is.user, is.idScopes, is.nonce = c.user, c.scopes, c.nonce
+		// The user consented to offline access when the app asked for it in either request.
+		is.refresh = is.refresh || slices.Contains(c.scopes, "offline_access")
 		finish = func() { c.redeemed = true }
 	case "refresh_token":
 		rt := s.refreshTokens[form.Get("refresh_token")]
@@ -140,7 +148,8 @@ func (s *Server) grant(r *http.Request) (int, any) {
 		case rt.used && s.opts.StrictRotation:
 			return s.errorBody(r, errBadGrant)
 		}
-		user = rt.user
+		is.user = rt.user
+		is.refresh = true // a refresh token carries the offline access it was issued for
 		finish = func() { rt.used = true }
 	case "client_credentials":
 		// The app acts as itself: only registered confidential clients (checked above), no user,
@@ -148,39 +157,66 @@ func (s *Server) grant(r *http.Request) (int, any) {
 		if c, ok := s.clients[clientID]; !ok || c.Secret == "" {
 			return s.errorBody(r, errNoSecret)
 		}
-		resp := s.tokenResponse(false, clientID, scope, nil, User{ObjectID: "app-" + clientID, TenantID: s.opts.TenantID}, false, "", now)
-		delete(resp, "refresh_token")
+		is.user = User{ObjectID: "app-" + clientID, TenantID: s.opts.TenantID}
+		is.tenant, is.refresh, is.clientInfo, is.nonce = tokenTenant(tenant, is.user), false, false, ""
+		resp := s.tokenResponse(is)
 		delete(resp, "id_token")
 		return http.StatusOK, resp
 	default:
 		return s.errorBody(r, errGrantType)
 	}
-	if s.claimsNeeded[user.ObjectID] {
+	if s.claimsNeeded[is.user.ObjectID] {
 		// Only claims that carry the challenge's requirements answer it; the CAE capability
 		// claim (xms_cc) alone does not.
 		if !answersChallenge(claimsObj) {
 			return s.errorBody(r, errMFA(ChallengeClaims))
 		}
-		delete(s.claimsNeeded, user.ObjectID)
+		delete(s.claimsNeeded, is.user.ObjectID)
 	}
 	finish()
-	return http.StatusOK, s.tokenResponse(form.Get("client_info") == "1", clientID, scope, idScopes, user, hasCP1(claimsObj), nonce, now)
+	is.tenant = tokenTenant(tenant, is.user)
+	return http.StatusOK, s.tokenResponse(is)
 }
 
-func (s *Server) tokenResponse(clientInfo bool, clientID, scope string, idScopes []string, u User, cae bool, nonce string, now time.Time) map[string]any {
-	o := s.opts
-	exp := now.Add(o.AccessTokenLifetime)
-	sub := pairwise(u.ObjectID, clientID)
-	scopes := strings.Fields(scope)
-	at := map[string]any{
-		"aud": audience(scopes), "iss": s.publicURLLocked() + "/" + u.TenantID + "/v2.0", "iat": now.Unix(), "nbf": now.Unix(),
-		"exp": exp.Unix(), "azp": clientID, "oid": u.ObjectID, "tid": u.TenantID, "sub": sub, "ver": "2.0",
-		"scp": scopeNames(scopes), "name": u.Name, "preferred_username": u.Username, "uti": randomString(22),
+// tokenTenant is the tenant a token is issued in: the tenant of the request path, or the user's
+// home tenant for the multi-tenant aliases.
+func tokenTenant(path string, u User) string {
+	switch strings.ToLower(path) {
+	case "organizations", "common", "consumers":
+		return u.TenantID
 	}
-	if cae {
+	return path
+}
+
+// issue is what a token response is made of.
+type issue struct {
+	clientID, scope, nonce string
+	tenant                 string // the tenant the tokens are issued in (tid, iss)
+	base                   string // the fake's URL as the client calls it
+	idScopes               []string
+	user                   User
+	clientInfo, cae        bool
+	refresh                bool // issue a refresh token
+	now                    time.Time
+}
+
+func (s *Handler) tokenResponse(is issue) map[string]any {
+	o := s.opts
+	u := is.user
+	exp := is.now.Add(o.AccessTokenLifetime)
+	sub := pairwise(u.ObjectID, is.clientID)
+	scopes := strings.Fields(is.scope)
+	granted := s.grantedScopes(scopes)
+	iss := is.base + "/" + is.tenant + "/v2.0"
+	at := map[string]any{
+		"aud": audience(scopes), "iss": iss, "iat": is.now.Unix(), "nbf": is.now.Unix(),
+		"exp": exp.Unix(), "azp": is.clientID, "oid": u.ObjectID, "tid": is.tenant, "sub": sub, "ver": "2.0",
+		"scp": permissionNames(granted), "name": u.Name, "preferred_username": u.Username, "uti": randomString(22),
+	}
+	if is.cae {
 		at["xms_cc"] = []string{"CP1"}
 	}
-	resp := map[string]any{"token_type": "Bearer", "scope": scope, "access_token": signJWT(at)}
+	resp := map[string]any{"token_type": "Bearer", "scope": strings.Join(granted, " "), "access_token": signJWT(at)}
 	secs := func(d time.Duration) any {
 		if o.ExpiresInAsString {
 			return strconv.FormatInt(int64(d/time.Second), 10)
@@ -198,21 +234,22 @@ func (s *Server) tokenResponse(clientInfo bool, clientID, scope string, idScopes
 	if o.RefreshIn > 0 {
 		resp["refresh_in"] = secs(o.RefreshIn)
 	}
-	if !o.NoRefreshToken {
-		resp["refresh_token"] = s.issueRefreshTokenLocked(clientID, u)
+	if is.refresh && !o.NoRefreshToken {
+		resp["refresh_token"] = s.issueRefreshTokenLocked(is.clientID, u)
 	}
-	if clientInfo && !o.NoClientInfo {
+	if is.clientInfo && !o.NoClientInfo {
+		// client_info names the home account, whatever tenant the tokens are issued in.
 		ci, _ := json.Marshal(map[string]string{"uid": u.ObjectID, "utid": u.TenantID})
 		resp["client_info"] = base64.RawURLEncoding.EncodeToString(ci)
 	}
-	if slices.Contains(scopes, "openid") || slices.Contains(idScopes, "openid") {
+	if slices.Contains(scopes, "openid") || slices.Contains(is.idScopes, "openid") {
 		id := map[string]any{
-			"aud": clientID, "iss": s.publicURLLocked() + "/" + u.TenantID + "/v2.0", "iat": now.Unix(), "nbf": now.Unix(),
-			"exp": now.Add(time.Hour).Unix(), "sub": sub, "oid": u.ObjectID, "tid": u.TenantID,
+			"aud": is.clientID, "iss": iss, "iat": is.now.Unix(), "nbf": is.now.Unix(),
+			"exp": is.now.Add(time.Hour).Unix(), "sub": sub, "oid": u.ObjectID, "tid": is.tenant,
 			"preferred_username": u.Username, "name": u.Name, "ver": "2.0",
 		}
-		if nonce != "" { // OpenID Connect Core section 2: the authorize request's nonce, echoed
-			id["nonce"] = nonce
+		if is.nonce != "" { // OpenID Connect Core section 2: the authorize request's nonce, echoed
+			id["nonce"] = is.nonce
 		}
 		resp["id_token"] = signJWT(id)
 	}
@@ -225,7 +262,10 @@ func hasCP1(claims map[string]json.RawMessage) bool {
 			Values []string `json:"values"`
 		} `json:"xms_cc"`
 	}
-	return claims != nil && json.Unmarshal(claims["access_token"], &at) == nil && slices.Contains(at.XMSCC.Values, "CP1")
+	// Clients spell the capability "CP1" (MSAL for Python, Go) or "cp1" (@azure/identity,
+	// Microsoft.Identity.Web); Entra takes either.
+	return claims != nil && json.Unmarshal(claims["access_token"], &at) == nil &&
+		slices.ContainsFunc(at.XMSCC.Values, func(v string) bool { return strings.EqualFold(v, "CP1") })
 }
 
 func s256(verifier string) string {
@@ -250,14 +290,62 @@ func audience(scopes []string) string {
 	return "00000003-0000-0000-c000-000000000000"
 }
 
-func scopeNames(scopes []string) string {
+// graphIDs name Microsoft Graph as a resource.
+var graphIDs = []string{"https://graph.microsoft.com", "00000003-0000-0000-c000-000000000000"}
+
+// grantedScopes is the scope a response names, as Entra's does: a resource's .default expanded
+// to the permissions consented for it (Options.Consent) and kept, the OpenID scopes requested
+// other than offline_access (which Entra never returns), the rest as requested.
+func (s *Handler) grantedScopes(requested []string) []string {
+	var out []string
+	add := func(sc string) {
+		if !slices.Contains(out, sc) {
+			out = append(out, sc)
+		}
+	}
+	for _, sc := range requested {
+		switch sc {
+		case "offline_access":
+			continue
+		case "openid", "profile", "email":
+			add(sc)
+			continue
+		}
+		resource, ok := strings.CutSuffix(sc, "/.default")
+		if !ok {
+			add(sc)
+			continue
+		}
+		for _, p := range s.consented(resource) {
+			add(resource + "/" + p)
+		}
+		add(sc)
+	}
+	return out
+}
+
+// consented is what a .default request of resource is granted: Options.Consent's entry, else
+// User.Read for Microsoft Graph and user_impersonation for any other resource.
+func (s *Handler) consented(resource string) []string {
+	if p, ok := s.opts.Consent[resource]; ok {
+		return p
+	}
+	if slices.Contains(graphIDs, strings.ToLower(resource)) {
+		return []string{"User.Read"}
+	}
+	return []string{"user_impersonation"}
+}
+
+// permissionNames is an access token's scp: the permission names of the granted resource
+// scopes, without their resource, .default and the OpenID scopes.
+func permissionNames(granted []string) string {
 	var names []string
-	for _, sc := range scopes {
+	for _, sc := range granted {
 		if i := strings.LastIndex(sc, "/"); i >= 0 {
 			sc = sc[i+1:]
 		}
 		switch sc {
-		case "openid", "profile", "offline_access", "email":
+		case "openid", "profile", "offline_access", "email", ".default":
 			continue
 		}
 		names = append(names, sc)

@@ -29,7 +29,8 @@ type RetrieveError struct {
 	ErrorURI        string
 	ClientRequestID string // the client-request-id header the request carried
 	// Body is the response body as read (at most MaxBodySize bytes), for Entra-specific
-	// fields. It is never printed.
+	// fields, with what the request sent scrubbed out: a JSON body is decoded, scrubbed and
+	// encoded again (members sorted, a duplicated member once). It is never printed.
 	Body []byte
 	// Err is the underlying cause when the body could not be used (ErrRedirect,
 	// ErrBodyTooLarge, ErrMalformedResponse, a read error), else nil.
@@ -113,8 +114,11 @@ func (e *RetrieveError) scrub(sent map[string]string) {
 		dec := json.NewDecoder(bytes.NewReader(e.Body))
 		dec.UseNumber()
 		if dec.Decode(&v) == nil {
-			if clean, err := json.Marshal(scrubJSON(v, sent)); err == nil {
-				e.Body = clean
+			var clean bytes.Buffer
+			enc := json.NewEncoder(&clean)
+			enc.SetEscapeHTML(false) // "<echoed refresh_token>" reads as written
+			if enc.Encode(scrubJSON(v, sent)) == nil {
+				e.Body = bytes.TrimSuffix(clean.Bytes(), []byte("\n"))
 			}
 		}
 	}
