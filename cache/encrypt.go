@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/rand"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -95,7 +94,10 @@ func newAEADKey(key []byte) (*aeadKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	aead, err := cipher.NewGCM(block)
+	// A random 96-bit nonce per seal, made by the GCM itself and written before the
+	// ciphertext: the form FIPS 140-3 approves (GODEBUG=fips140=only refuses a nonce the caller
+	// chooses).
+	aead, err := cipher.NewGCMWithRandomNonce(block)
 	if err != nil {
 		return nil, err
 	}
@@ -230,8 +232,7 @@ func (s *EncryptedStore) open(ctx context.Context, key string, data []byte) ([]b
 	if k == nil {
 		return nil, fmt.Errorf("%w: the partition is sealed with a key none of the key sources has (a lost or rotated key)", ErrUnreadable)
 	}
-	nonce, ciphertext := rest[keyIDSize:keyIDSize+12], rest[keyIDSize+12:]
-	plain, err := k.aead.Open(nil, nonce, ciphertext, additionalData(key))
+	plain, err := k.aead.Open(nil, nil, rest[keyIDSize:], additionalData(key)) // nonce, ciphertext
 	if err != nil {
 		return nil, fmt.Errorf("%w: a sealed partition fails authentication (tampered with, or moved from another partition)", ErrUnreadable)
 	}
@@ -249,12 +250,9 @@ func (s *EncryptedStore) Save(ctx context.Context, key string, data []byte, prev
 	if k == nil {
 		return s.inner.Save(ctx, key, data, prev)
 	}
-	out := make([]byte, 0, len(sealMagic)+keyIDSize+12+len(data)+k.aead.Overhead())
+	out := make([]byte, 0, len(sealMagic)+keyIDSize+len(data)+k.aead.Overhead())
 	out = append(out, sealMagic...)
 	out = append(out, k.id...)
-	nonce := make([]byte, 12)
-	_, _ = rand.Read(nonce)
-	out = append(out, nonce...)
-	out = k.aead.Seal(out, nonce, data, additionalData(key))
+	out = k.aead.Seal(out, nil, data, additionalData(key)) // appends a fresh nonce, then the ciphertext
 	return s.inner.Save(ctx, key, out, prev)
 }

@@ -118,7 +118,7 @@ func TestParseClaimsChallenge(t *testing.T) {
 
 func makeJWT(t *testing.T, claims jwt.MapClaims) string {
 	t.Helper()
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte("k"))
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte("a test key of at least 112 bits, as FIPS 140-3 requires"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,8 +16,13 @@ import (
 func fakeSecurity(t *testing.T, script string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "security")
-	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+script), 0o700); err != nil {
-		t.Fatal(err)
+	// A child process writes the script, so that this process never holds it open for writing:
+	// a fork by a parallel test would inherit such a descriptor, and running the script while
+	// that child lives fails with "text file busy" (golang/go#22315).
+	cmd := exec.Command("/bin/sh", "-c", `cat > "$1" && chmod 700 "$1"`, "sh", p)
+	cmd.Stdin = strings.NewReader("#!/bin/sh\n" + script)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("writing %s: %v %s", p, err, out)
 	}
 	return p
 }

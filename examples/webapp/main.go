@@ -17,7 +17,6 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
@@ -103,7 +102,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 		*publicURL = "http://" + ln.Addr().String()
 	}
 	block, _ := aes.NewCipher(cookieKey)
-	sessions, _ := cipher.NewGCM(block)
+	sessions, _ := cipher.NewGCMWithRandomNonce(block)
 	authority := *authorityHost
 	if authority == "" {
 		authority = "https://login.microsoftonline.com"
@@ -179,9 +178,7 @@ const sessionCookie = "webapp_session"
 
 func (a *app) signedIn(w http.ResponseWriter, r *http.Request, res *signin.Result, returnTo string) {
 	res.Credential.Close() // later requests make their own from the shared cache
-	nonce := make([]byte, a.sessions.NonceSize())
-	_, _ = rand.Read(nonce)
-	sealed := a.sessions.Seal(nonce, nonce, []byte(res.Account.HomeAccountID), []byte(sessionCookie))
+	sealed := a.sessions.Seal(nil, nil, []byte(res.Account.HomeAccountID), []byte(sessionCookie)) // nonce, then ciphertext
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: base64.RawURLEncoding.EncodeToString(sealed), Path: "/",
 		MaxAge: 8 * 3600, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
 	if returnTo == "" {
@@ -197,11 +194,10 @@ func (a *app) account(r *http.Request) string {
 		return ""
 	}
 	b, err := base64.RawURLEncoding.DecodeString(c.Value)
-	ns := a.sessions.NonceSize()
-	if err != nil || len(b) < ns {
+	if err != nil {
 		return ""
 	}
-	id, err := a.sessions.Open(nil, b[:ns], b[ns:], []byte(sessionCookie))
+	id, err := a.sessions.Open(nil, nil, b, []byte(sessionCookie))
 	if err != nil {
 		return ""
 	}
