@@ -177,8 +177,9 @@ func openTokens(dir, redisAddr, keyEnv, clientID string) (*cache.Cache, error) {
 const sessionCookie = "webapp_session"
 
 func (a *app) signedIn(w http.ResponseWriter, r *http.Request, res *signin.Result, returnTo string) {
-	res.Credential.Close()                                                                        // later requests make their own from the shared cache
-	sealed := a.sessions.Seal(nil, nil, []byte(res.Account.HomeAccountID), []byte(sessionCookie)) // nonce, then ciphertext
+	res.Credential.Close() // later requests make their own from the shared cache
+	// The sealed session is a fresh nonce, then the ciphertext of the account ID.
+	sealed := a.sessions.Seal(nil, nil, []byte(res.Account.HomeAccountID), []byte(sessionCookie))
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: base64.RawURLEncoding.EncodeToString(sealed), Path: "/",
 		MaxAge: 8 * 3600, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
 	if returnTo == "" {
