@@ -244,3 +244,62 @@ func TestProtocolReferencesResolve(t *testing.T) {
 		}
 	}
 }
+
+// SECURITY.md names the tests that hold each promise: every one must exist, in the package
+// named before it (fuzz targets anywhere), so that a renamed or deleted test cannot leave a
+// promise pointing at nothing.
+func TestSecurityPromisesNameRealTests(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "SECURITY.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	funcs := map[string]map[string]bool{} // package directory -> test functions
+	err = filepath.WalkDir("..", func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		dir := filepath.ToSlash(filepath.Dir(strings.TrimPrefix(path, "../")))
+		if funcs[dir] == nil {
+			funcs[dir] = map[string]bool{}
+		}
+		for _, m := range regexp.MustCompile(`(?m)^func ((?:Test|Fuzz)\w+)\(`).FindAllStringSubmatch(string(b), -1) {
+			funcs[dir][m[1]] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkg, checked := "", 0
+	for _, m := range regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(string(doc), -1) {
+		name := m[1]
+		if _, ok := funcs[name]; ok {
+			pkg = name
+			continue
+		}
+		switch {
+		case strings.HasPrefix(name, "Fuzz"):
+			found := false
+			for _, fs := range funcs {
+				found = found || fs[name]
+			}
+			if !found {
+				t.Errorf("SECURITY.md names fuzz target %s, which does not exist", name)
+			}
+		case strings.HasPrefix(name, "Test"):
+			if !funcs[pkg][name] {
+				t.Errorf("SECURITY.md names %s in package %s, where it does not exist", name, pkg)
+			}
+		default:
+			continue
+		}
+		checked++
+	}
+	if checked < 30 {
+		t.Errorf("only %d tests named in SECURITY.md were found to check", checked)
+	}
+}
