@@ -506,3 +506,24 @@ func TestTokenSourceOutlivesItsContext(t *testing.T) {
 		}
 	}
 }
+
+// One home account ID in two clouds (two authority hosts) is two accounts in a shared cache:
+// neither cloud's credential is served the other's tokens.
+func TestTwoCloudsOneHomeAccountNeverCollide(t *testing.T) {
+	t.Parallel()
+	shared, _ := cache.New(nil)
+	one, two := newFixture(t, nil), newFixture(t, nil) // same tenant, same user, two hosts
+	a := one.cred(entratest.User{}, func(o *AuthorizationCodeOptions) { o.Cache = shared })
+	b := two.cred(entratest.User{}, func(o *AuthorizationCodeOptions) { o.Cache = shared })
+	at, bt := get(t, a, scopes(graph)), get(t, b, scopes(graph))
+	if at.Token == bt.Token || one.srv.TokenRequests() != 1 || two.srv.TokenRequests() != 1 {
+		t.Fatalf("the second cloud was served the first's token (%d, %d requests)", one.srv.TokenRequests(), two.srv.TokenRequests())
+	}
+	if again := get(t, a, scopes(graph)); again.Token != at.Token {
+		t.Error("the first cloud's token was replaced by the second's")
+	}
+	accounts := shared.Accounts()
+	if len(accounts) != 2 || accounts[0].HomeAccountID != accounts[1].HomeAccountID || accounts[0].Environment == accounts[1].Environment {
+		t.Errorf("accounts = %+v, want one home account ID in two environments", accounts)
+	}
+}
