@@ -11,30 +11,14 @@ import (
 	"time"
 
 	entratest "github.com/entrakit/entrakit/httptest_fixtures"
+	"github.com/entrakit/entrakit/internal/testkit"
 )
-
-// RequireBrowserEnv, when set (CI sets it), turns a missing chromium into a failure.
-const requireBrowserEnv = "ENTRAKIT_REQUIRE_BROWSER"
-
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv(requireBrowserEnv) != "" {
-		t.Fatalf("chromium is not installed, and %s requires the browser test", requireBrowserEnv)
-	}
-	t.Skip("chromium is not installed (apt-get install chromium)")
-	return ""
-}
 
 // TestLoginWithARealBrowser: headless Chromium opens the URL that "entratoken login
 // --no-browser" prints, the fake Entra's authorize page redirects it to the loopback listener,
 // and the command redeems the code and prints a token.
 func TestLoginWithARealBrowser(t *testing.T) {
-	browser := chromium(t)
+	browser := testkit.Chromium(t)
 	srv := entratest.NewServer(&entratest.Options{RequirePKCE: true})
 	defer srv.Close()
 	dir := t.TempDir()

@@ -12,26 +12,10 @@ import (
 
 	"github.com/entrakit/entrakit/cache"
 	entratest "github.com/entrakit/entrakit/httptest_fixtures"
+	"github.com/entrakit/entrakit/internal/testkit"
 	"github.com/entrakit/entrakit/redisstore"
 	"github.com/entrakit/entrakit/redisstore/redistest"
 )
-
-// requireBrowserEnv, when set (CI sets it), turns a missing chromium into a failure.
-const requireBrowserEnv = "ENTRAKIT_REQUIRE_BROWSER"
-
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv(requireBrowserEnv) != "" {
-		t.Fatalf("chromium is not installed, and %s requires the browser test", requireBrowserEnv)
-	}
-	t.Skip("chromium is not installed (apt-get install chromium)")
-	return ""
-}
 
 // browser is one browser profile (its own cookies): each visit runs headless Chromium on it,
 // follows the redirects, and returns the final page.
@@ -66,7 +50,7 @@ func TestTwoUsersSignInWithARealBrowser(t *testing.T) {
 }
 
 func twoUsers(t *testing.T, store string) {
-	path := chromium(t)
+	path := testkit.Chromium(t)
 	fake := entratest.NewServer(nil)
 	defer fake.Close()
 	bob := entratest.User{ObjectID: "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", Username: "bob@contoso.example", Name: "Bob"}
