@@ -69,6 +69,7 @@ func (s *Server) Restart() error {
 	args := append([]string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--dir", os.TempDir(), "--loglevel", "warning"}, s.args...)
 	s.cmd = exec.Command("redis-server", args...)
+	s.cmd.SysProcAttr = procAttr()
 	if err := s.cmd.Start(); err != nil {
 		return err
 	}
