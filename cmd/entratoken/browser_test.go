@@ -37,7 +37,7 @@ func TestLoginWithARealBrowser(t *testing.T) {
 		"--ignore-certificate-errors", // the fake's certificate is self-signed
 		"--dump-dom", signIn)
 	var dom, browserErr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &dom, &browserErr
+	cmd.Stdout, cmd.Stderr, cmd.SysProcAttr = &dom, &browserErr, testkit.ProcAttr()
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("chromium: %v\n%s", err, browserErr.String())
 	}

@@ -33,7 +33,7 @@ func (b *browser) visit(url string) string {
 		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
 		"--user-data-dir="+b.profile, "--ignore-certificate-errors", "--dump-dom", url)
 	var dom, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &dom, &stderr
+	cmd.Stdout, cmd.Stderr, cmd.SysProcAttr = &dom, &stderr, testkit.ProcAttr()
 	if err := cmd.Run(); err != nil {
 		b.t.Fatalf("chromium %s: %v\n%s", url, err, stderr.String())
 	}

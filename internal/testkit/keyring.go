@@ -65,7 +65,7 @@ func StartBus(t testing.TB) *Bus {
 	}
 	env = append(env, "XDG_RUNTIME_DIR="+filepath.Join(dir, "run"), "XDG_DATA_HOME="+filepath.Join(dir, "data"), "HOME="+filepath.Join(dir, "home"))
 	cmd := exec.Command("dbus-daemon", "--session", "--nofork", "--nosyslog", "--address=unix:path="+filepath.Join(dir, "bus"), "--print-address")
-	cmd.Env = env
+	cmd.Env, cmd.SysProcAttr = env, ProcAttr()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +89,7 @@ func (b *Bus) StartKeyring(t testing.TB) {
 	t.Helper()
 	RequireBinaries(t, "gnome-keyring-daemon")
 	cmd := exec.Command("gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets")
-	cmd.Env = b.Env
+	cmd.Env, cmd.SysProcAttr = b.Env, ProcAttr()
 	cmd.Stdin = strings.NewReader("test-keyring-password") // an empty one creates no login keyring
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	if err := cmd.Start(); err != nil {
