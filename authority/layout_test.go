@@ -12,8 +12,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 const module = "github.com/entrakit/entrakit"
@@ -301,5 +303,69 @@ func TestSecurityPromisesNameRealTests(t *testing.T) {
 	}
 	if checked < 30 {
 		t.Errorf("only %d tests named in SECURITY.md were found to check", checked)
+	}
+}
+
+// Errors speak in one voice (Go Code Review Comments, "Error Strings"): every error text the
+// root module makes, with errors.New or fmt.Errorf, starts in lower case (unless with a name
+// such as AADSTS or AdditionallyAllowedTenants), ends without a period and holds no line break,
+// so that wrapped errors read as one line.
+func TestErrorsSpeakInOneVoice(t *testing.T) {
+	fset := token.NewFileSet()
+	checked := 0
+	err := filepath.WalkDir("..", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if _, err := os.Stat(filepath.Join(path, "go.mod")); (err == nil && path != "..") || path != ".." && strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" {
+				return filepath.SkipDir // nested modules, .ci, test data
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok || len(call.Args) == 0 {
+				return true
+			}
+			sel, ok := call.Fun.(*ast.SelectorExpr)
+			if !ok {
+				return true
+			}
+			if x, ok := sel.X.(*ast.Ident); !ok || !(x.Name == "errors" && sel.Sel.Name == "New" || x.Name == "fmt" && sel.Sel.Name == "Errorf") {
+				return true
+			}
+			lit, ok := call.Args[0].(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				return true
+			}
+			text, _ := strconv.Unquote(lit.Value)
+			checked++
+			first, _, _ := strings.Cut(text, " ")
+			name := strings.IndexFunc(first[min(1, len(first)):], unicode.IsUpper) >= 0
+			switch {
+			case strings.HasSuffix(text, "."):
+				t.Errorf("%s: the error %q ends with a period", fset.Position(lit.Pos()), text)
+			case strings.ContainsAny(text, "\r\n"):
+				t.Errorf("%s: the error %q holds a line break", fset.Position(lit.Pos()), text)
+			case text != "" && unicode.IsUpper(rune(text[0])) && !name:
+				t.Errorf("%s: the error %q starts with a capital", fset.Position(lit.Pos()), text)
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked < 100 {
+		t.Errorf("only %d error texts found to check", checked)
 	}
 }
