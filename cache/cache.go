@@ -67,7 +67,16 @@ type Options struct {
 	// OnStoreUnavailable, when set, is called (with the store's error, which holds no secret)
 	// each time a token request works from memory because the Store is unavailable.
 	OnStoreUnavailable func(error)
+	// Recheck bounds how long an account's tokens are served from memory before the Store is
+	// read again for what other processes did: a sign-out there (RemoveAccount) ends this
+	// process's use of the account's cached access tokens within Recheck, and a newer token
+	// is picked up. The check is one Load per account per Recheck, on a token request that
+	// finds the time passed; the other requests read memory alone. 0 means DefaultRecheck.
+	Recheck time.Duration
 }
+
+// DefaultRecheck is Options.Recheck's default: 30 seconds.
+const DefaultRecheck = cachecore.DefaultRecheck
 
 // Account is a signed-in account, for display. It holds no secret.
 type Account struct {
@@ -93,7 +102,10 @@ func New(opts *Options) (*Cache, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	o := cachecore.Options{Logger: opts.Logger, Now: opts.Now, OnUnavailable: opts.OnStoreUnavailable}
+	if opts.Recheck < 0 {
+		return nil, fmt.Errorf("cache: Options.Recheck must not be negative")
+	}
+	o := cachecore.Options{Logger: opts.Logger, Now: opts.Now, OnUnavailable: opts.OnStoreUnavailable, Recheck: opts.Recheck}
 	if opts.Store != nil {
 		o.Store = opts.Store
 	}
@@ -115,7 +127,8 @@ func (c *Cache) Accounts() []Account {
 // RemoveAccount signs an account out: every partition of homeAccountID (its refresh and access
 // tokens and its account record, for any client and authority host) is removed from memory
 // and from the store, under each partition's lock. Credentials bound to the account then fail
-// until it signs in again.
+// until it signs in again: at once in this process, and within Options.Recheck in other
+// processes sharing the Store.
 func (c *Cache) RemoveAccount(ctx context.Context, homeAccountID string) error {
 	if homeAccountID == "" {
 		return fmt.Errorf("cache: RemoveAccount needs a home account ID")

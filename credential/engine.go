@@ -53,10 +53,11 @@ type request struct {
 	hasClaims bool // the caller sent claims: the cache is not read
 }
 
-// cached is the hot path: the bound account's cached token for opts when no refresh is due.
-// It serves requests without claims for the credential's own tenant, validates nothing (only
-// validated keys are ever cached, and a miss goes on to the full path, which validates before
-// any network call), locks nothing and allocates nothing.
+// cached is the hot path: the bound account's cached token for opts when no refresh is due and
+// memory is current (with a store, checked against it in the last Recheck). It serves requests
+// without claims for the credential's own tenant, validates nothing (only validated keys are
+// ever cached, and a miss goes on to the full path, which validates before any network call),
+// locks nothing and allocates nothing.
 func (e *engine) cached(opts *TokenRequestOptions) *cachecore.Entry {
 	if opts.Claims != "" || (opts.TenantID != "" && opts.TenantID != e.cfg.Tenant) || e.closed.Load() {
 		return nil
@@ -66,7 +67,10 @@ func (e *engine) cached(opts *TokenRequestOptions) *cachecore.Entry {
 		return nil
 	}
 	ent := p.LookupHashed(e.tenantHash, e.cfg.Tenant, opts.Scopes, opts.EnableCAE)
-	if ent == nil || decide(ent, e.now()) != serve {
+	if ent == nil {
+		return nil
+	}
+	if now := e.now(); decide(ent, now) != serve || !p.Current(now) {
 		return nil
 	}
 	return ent
@@ -93,27 +97,44 @@ func (e *engine) get(ctx context.Context, method string, opts *TokenRequestOptio
 	if p == nil {
 		return nil, e.noToken()
 	}
-	var ent *cachecore.Entry
 	act := fetch
 	if !r.hasClaims { // a request with claims asks for a new token: the cache is not read
-		ent = p.Lookup(r.tenant, r.scopes, r.cae)
-		act = decide(ent, e.now())
-	}
-	if act == serve {
-		e.logAcquired(ctx, r.scopes, r.tenant, "cache", ent.Token.ExpiresOn)
-		return ent, nil
+		var ent *cachecore.Entry
+		if ent, act = e.lookup(ctx, p, r); act == serve {
+			e.logAcquired(ctx, r.scopes, r.tenant, "cache", ent.Token.ExpiresOn)
+			return ent, nil
+		}
 	}
 	got, err := e.flights.do(ctx, r.flightKey(), isContextErr, func() (*cachecore.Entry, error) { return e.refresh(ctx, r, p) })
 	if err != nil && act == refreshOrServe {
-		ent.MarkAttempt(e.now())
-		e.warn(ctx, "refresh before expiry failed; using the cached token", r, err)
-		e.logAcquired(ctx, r.scopes, r.tenant, "cache", ent.Token.ExpiresOn)
-		return ent, nil
+		// The refresh failed while a token was still valid: serve the partition's token as it
+		// is now (the refresh reloaded it: a sign-out elsewhere leaves none to serve).
+		if ent := p.Lookup(r.tenant, r.scopes, r.cae); ent != nil && decide(ent, e.now()) != fetch {
+			ent.MarkAttempt(e.now())
+			e.warn(ctx, "refresh before expiry failed; using the cached token", r, err)
+			e.logAcquired(ctx, r.scopes, r.tenant, "cache", ent.Token.ExpiresOn)
+			return ent, nil
+		}
 	}
 	if err != nil && isContextErr(err) && !errors.As(err, new(*AuthenticationFailedError)) {
 		return nil, e.ctxErr(ctx, err)
 	}
 	return got, err
+}
+
+// lookup finds r's cached token in p and decides what to do with it. A token memory would serve
+// without having checked the store in the last Recheck is looked up again after a Sync, so that
+// what other processes did (a sign-out) is seen.
+func (e *engine) lookup(ctx context.Context, p *cachecore.Partition, r *request) (*cachecore.Entry, action) {
+	now := e.now()
+	ent := p.Lookup(r.tenant, r.scopes, r.cae)
+	act := decide(ent, now)
+	if act == serve && !p.Current(now) {
+		p.Sync(ctx, now)
+		ent = p.Lookup(r.tenant, r.scopes, r.cae)
+		act = decide(ent, now)
+	}
+	return ent, act
 }
 
 // prepare validates a request and resolves its tenant and claims. No network I/O.

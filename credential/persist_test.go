@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/entrakit/entrakit/cache"
 	entratest "github.com/entrakit/entrakit/httptest_fixtures"
@@ -276,5 +277,45 @@ func TestTwoProcessesShareOneCacheFile(t *testing.T) {
 	}
 	if refreshTokenOnDisk(t, path, f.srv.Host(), account) == "" {
 		t.Error("the final file holds no refresh token")
+	}
+}
+
+// A sign-out in another process sharing the store ends this process's use of the account's
+// cached access tokens within the cache's Recheck (30 s): memory answers alone only that long,
+// and neither a token memory would serve nor one a failed refresh would fall back on outlives it.
+func TestASignOutElsewhereEndsCachedTokensWithinTheRecheck(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		later time.Duration
+	}{
+		{"a token memory would serve", 35 * time.Second},
+		{"a token due for refresh", 56 * time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, nil)
+			path := filepath.Join(t.TempDir(), "tokens")
+			here, elsewhere := fileCache(t, path), fileCache(t, path) // two processes' caches
+			c := f.cred(entratest.User{}, func(o *AuthorizationCodeOptions) { o.Cache = here })
+			first := get(t, c, scopes(graph))
+			get(t, c, scopes(graph)) // memory, now checked against the store
+			if err := elsewhere.RemoveAccount(context.Background(), c.e.boundAccount()); err != nil {
+				t.Fatal(err)
+			}
+			f.clock.Advance(10 * time.Second)
+			if again := get(t, c, scopes(graph)); again.Token != first.Token {
+				t.Fatal("within the Recheck, memory should still answer")
+			}
+			before := f.srv.TokenRequests()
+			f.clock.Advance(tc.later)
+			_, err := c.GetToken(context.Background(), scopes(graph))
+			if err == nil || !strings.Contains(err.Error(), "no authorization code, cached access token, or refresh token available") {
+				t.Errorf("after the Recheck: %v; want the signed-out account's tokens gone", err)
+			}
+			if n := f.srv.TokenRequests() - before; n != 0 {
+				t.Errorf("%d token requests for a signed-out account", n)
+			}
+		})
 	}
 }

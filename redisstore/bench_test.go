@@ -60,15 +60,20 @@ func countedStore(b *testing.B, rs *redistest.Server) (*Store, *counter) {
 	return st, cnt
 }
 
-// A cached GetToken is served from the credential's memory: it never touches Redis.
-func BenchmarkCachedGetTokenSendsNothingToRedis(b *testing.B) {
+// A cached GetToken is served from the credential's memory: Redis is read only to check for
+// what other instances did (a sign-out), once per account per cache Recheck (30 s), never per
+// call. The benchmark counts every command the loop sends.
+func BenchmarkCachedGetTokenIsServedFromMemory(b *testing.B) {
 	rs := redistest.Start(b)
 	srv := entratest.NewServer(nil)
 	defer srv.Close()
 	st, cnt := countedStore(b, rs)
 	cred, _, _ := benchCredential(b, srv, st)
 	opts := credential.TokenRequestOptions{Scopes: []string{graph}}
-	before := cnt.n.Load()
+	if _, err := cred.GetToken(context.Background(), opts); err != nil { // the first check after the sign-in
+		b.Fatal(err)
+	}
+	before, start := cnt.n.Load(), time.Now()
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := cred.GetToken(context.Background(), opts); err != nil {
@@ -77,8 +82,8 @@ func BenchmarkCachedGetTokenSendsNothingToRedis(b *testing.B) {
 	}
 	sent := cnt.n.Load() - before
 	b.ReportMetric(float64(sent)/float64(b.N), "redis-commands/op")
-	if sent != 0 {
-		b.Fatalf("%d Redis commands for cached tokens", sent)
+	if checks := int64(time.Since(start) / cache.DefaultRecheck); sent > checks {
+		b.Fatalf("%d Redis commands for cached tokens in %s; at most one check per %s", sent, time.Since(start), cache.DefaultRecheck)
 	}
 }
 

@@ -299,18 +299,33 @@ func TestARESP2OnlyServerWorks(t *testing.T) {
 // A sign-out on one instance is seen by the others, and never written back.
 func TestRemoveAccountIsSeenByEveryInstance(t *testing.T) {
 	f := newFleet(t)
-	a, b := f.instance(nil), f.instance(nil)
+	a, b, c := f.instance(nil), f.instance(nil), f.instance(nil)
 	account := f.signIn(a)
 	onB := f.credential(b, account)
+	var offset atomic.Int64 // C's clock, moved past the cache's Recheck
+	onC, err := credential.NewFromCache(f.srv.TenantID(), clientID, account, &credential.RefreshTokenOptions{
+		AuthorityHost: f.srv.URL(), HTTPClient: f.srv.Client(), Cache: c,
+		Now: func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := credential.TokenRequestOptions{Scopes: []string{graph}}
 	if err := refresh(context.Background(), onB, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := onC.GetToken(context.Background(), plain); err != nil { // C caches the token
 		t.Fatal(err)
 	}
 	if err := a.RemoveAccount(context.Background(), account); err != nil {
 		t.Fatal(err)
 	}
-	err := refresh(context.Background(), onB, 2)
+	err = refresh(context.Background(), onB, 2)
 	if err == nil || !strings.Contains(err.Error(), "no authorization code, cached access token, or refresh token available") {
 		t.Errorf("instance B after the sign-out on A: %v", err)
+	}
+	offset.Store(int64(31 * time.Second)) // C, which only reads its cache, sees the sign-out too
+	if _, err := onC.GetToken(context.Background(), plain); err == nil {
+		t.Error("instance C still serves the signed-out account's cached token after the Recheck")
 	}
 	if got := b.Accounts(); len(got) != 0 {
 		t.Errorf("instance B still lists %v", got)

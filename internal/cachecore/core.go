@@ -33,7 +33,8 @@ import (
 // keys are safe as file names and Redis keys). Package cache re-exports it as cache.Store, the
 // seam users implement; FileStore is one. Implementations must be safe for concurrent use.
 //
-// The Cache calls Load, Save and Delete for a key only while it holds that key's lock, and
+// The Cache calls Save and Delete for a key only while it holds that key's lock; it also calls
+// Load without the lock, to see what other processes did (a Save must be atomic anyway). It
 // holds a lock only while it decides, sends one token request and saves (never while it waits
 // to retry), so a lock is held for about one HTTP round trip.
 type Store interface {
@@ -80,6 +81,10 @@ var (
 	ErrUnavailable = errors.New("cache: the token store is unavailable")
 )
 
+// DefaultRecheck is how long a process serves a store-backed partition's tokens from memory
+// before it looks at the store again (Options.Recheck).
+const DefaultRecheck = 30 * time.Second
+
 // DefaultLockWait bounds how long a transaction waits for a partition's lock when the caller's
 // context has no deadline.
 const DefaultLockWait = 30 * time.Second
@@ -105,6 +110,10 @@ type Options struct {
 	// OnUnavailable is called (with the store's error, which holds no secret) each time a
 	// transaction works from memory because the store is unavailable.
 	OnUnavailable func(error)
+	// Recheck is how long tokens of a store-backed partition are served from memory before
+	// the store is read again (without its lock) for what other processes did: a sign-out, a
+	// newer token. 0 means DefaultRecheck.
+	Recheck time.Duration
 }
 
 // Core holds the partitions; it is safe for concurrent use.
@@ -114,6 +123,7 @@ type Core struct {
 	now           func() time.Time
 	onUnavailable func(error)
 	seed          maphash.Seed
+	recheckNs     int64
 
 	mu    sync.Mutex
 	parts map[PartitionID]*Partition
@@ -121,9 +131,13 @@ type Core struct {
 
 // New returns an empty Core.
 func New(o Options) *Core {
-	c := &Core{store: o.Store, logger: o.Logger, now: o.Now, onUnavailable: o.OnUnavailable, seed: maphash.MakeSeed(), parts: map[PartitionID]*Partition{}}
+	c := &Core{store: o.Store, logger: o.Logger, now: o.Now, onUnavailable: o.OnUnavailable, seed: maphash.MakeSeed(),
+		recheckNs: int64(o.Recheck), parts: map[PartitionID]*Partition{}}
 	if c.now == nil {
 		c.now = time.Now
+	}
+	if c.recheckNs <= 0 {
+		c.recheckNs = int64(DefaultRecheck)
 	}
 	return c
 }

@@ -311,3 +311,64 @@ func TestAVersionOneFileBecomesPartitions(t *testing.T) {
 		t.Fatalf("migrated partition = %+v, %v", b, err)
 	}
 }
+
+// Sync makes memory reflect what another process did to the store, without its lock, and
+// Current says when memory may answer alone: without a store always, with one for Recheck after
+// a Sync.
+func TestSyncSeesOtherProcessesWithinTheRecheck(t *testing.T) {
+	t.Parallel()
+	st := newMemStore()
+	here := New(Options{Store: st, Now: clockAt(t0), Recheck: time.Minute})
+	there := New(Options{Store: st, Now: clockAt(t0)})
+	put := func(c *Core, secret string) {
+		_ = c.Partition(pid).Update(context.Background(), func(tx *Tx) error {
+			tx.SetRefreshToken("rt")
+			tx.Put(tenant, []string{"s"}, false, tok(secret, time.Hour))
+			return nil
+		})
+	}
+	put(here, "mine")
+	p := here.Partition(pid)
+	if p.Current(t0) {
+		t.Error("memory never checked against the store counts as current")
+	}
+	p.Sync(context.Background(), t0)
+	if !p.Current(t0.Add(59*time.Second)) || p.Current(t0.Add(time.Minute)) {
+		t.Error("Current does not hold for exactly the Recheck after a Sync")
+	}
+	put(there, "theirs")
+	if e := p.Lookup(tenant, []string{"s"}, false); e.Token.Secret != "mine" {
+		t.Fatal("memory changed without a Sync")
+	}
+	p.Sync(context.Background(), t0.Add(time.Minute))
+	if e := p.Lookup(tenant, []string{"s"}, false); e == nil || e.Token.Secret != "theirs" {
+		t.Fatalf("after a Sync memory holds %v, want the other process's token", e)
+	}
+	if err := there.RemoveAccount(context.Background(), pid.HomeAccountID); err != nil {
+		t.Fatal(err)
+	}
+	p.Sync(context.Background(), t0.Add(2*time.Minute))
+	if e := p.Lookup(tenant, []string{"s"}, false); e != nil {
+		t.Error("after a sign-out elsewhere and a Sync, memory still holds the token")
+	}
+	if New(Options{}).Partition(pid).Current(time.Time{}) != true {
+		t.Error("memory without a store is not current")
+	}
+}
+
+// A Sync while a transaction of this process is under way leaves memory to that transaction
+// (which reloads under the lock): a lock-free read can never overwrite what it writes.
+func TestSyncLeavesATransactionInProgressAlone(t *testing.T) {
+	t.Parallel()
+	st := newMemStore()
+	c := New(Options{Store: st, Now: clockAt(t0)})
+	p := c.Partition(pid)
+	_ = p.Update(context.Background(), func(tx *Tx) error {
+		before := st.loads.Load()
+		p.Sync(context.Background(), t0)
+		if st.loads.Load() != before || p.Current(t0) {
+			t.Error("a Sync ran inside a transaction")
+		}
+		return nil
+	})
+}

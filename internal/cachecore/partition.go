@@ -18,6 +18,7 @@ type Partition struct {
 
 	tab     atomic.Pointer[table] // the access tokens, read without locks
 	removed atomic.Bool           // RemoveAccount forgot it: callers look the partition up again
+	checked atomic.Int64          // Unix ns (the caller's clock) when Sync last read the store; 0: never
 
 	// gate lets one transaction at a time of this process at a store-backed partition wait for
 	// the store's lock, so that goroutines queue here (and a context can end their wait)
@@ -60,6 +61,37 @@ func (p *Partition) LookupHashed(tenantHash uint64, tenant string, scopes []stri
 	return t.lookup(hashKey(p.core.seed, tenantHash, scopes, cae), tenant, scopes, cae)
 }
 
+// Current reports whether memory may answer for the partition at now: always without a store;
+// with one, until Recheck has passed since Sync last read the store. The hot path asks it
+// (an atomic load, no lock); when it says no, the caller Syncs before it serves.
+func (p *Partition) Current(now time.Time) bool {
+	return p.core.store == nil || now.UnixNano()-p.checked.Load() < p.core.recheckNs
+}
+
+// Sync reads the store, without its lock, and makes memory reflect what other processes did
+// (another refresh, a sign-out that removed the partition), so that memory never serves tokens
+// the store no longer holds for longer than Recheck. It notes now as the time of the check, even
+// when the store cannot be read (memory then serves until the next check: fail open). A
+// transaction of this process under way reloads anyway: Sync then does nothing.
+func (p *Partition) Sync(ctx context.Context, now time.Time) {
+	c := p.core
+	if c.store == nil {
+		return
+	}
+	select {
+	case p.gate <- struct{}{}:
+		defer func() { <-p.gate }()
+	default:
+		return
+	}
+	if err := p.reload(ctx); errors.Is(err, ErrUnavailable) {
+		c.unavailable(ctx, err)
+	} else if err != nil {
+		c.warn(ctx, "cache: reading the account's stored tokens failed; serving them from memory", err)
+	}
+	p.checked.Store(now.UnixNano())
+}
+
 // Account returns the partition's account record, as memory knows it.
 func (p *Partition) Account() (Account, bool) { return p.account() }
 
@@ -70,14 +102,14 @@ func (p *Partition) account() (Account, bool) {
 }
 
 func (p *Partition) counts() (accessTokens, refreshTokens int) {
+	p.mu.Lock() // writers change the table's count under it
+	defer p.mu.Unlock()
 	if t := p.tab.Load(); t != nil {
 		accessTokens = len(t.all())
 	}
-	p.mu.Lock()
 	if p.refresh != "" {
 		refreshTokens = 1
 	}
-	p.mu.Unlock()
 	return accessTokens, refreshTokens
 }
 
