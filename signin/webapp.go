@@ -160,6 +160,10 @@ func (a *WebApp) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writePage(w, http.StatusBadRequest, pageWrongState, "")
 		return
 	}
+	if errors.Is(err, ErrTooManySignIns) {
+		writePage(w, http.StatusServiceUnavailable, pageFailed, err.Error())
+		return
+	}
 	writePage(w, http.StatusBadRequest, pageFailed, err.Error())
 }
 
@@ -266,11 +270,23 @@ func isLoopback(host string) bool {
 	return host == "localhost" || host == "127.0.0.1" || host == "::1"
 }
 
-// MemoryStateStore is a StateStore in this process's memory (for one instance, or tests).
+// MemoryStateStore is a StateStore in this process's memory (for one instance, or tests). It
+// holds at most MaxEntries sign-ins in progress: anyone can start a sign-in, so past that a new
+// one is refused with ErrTooManySignIns until others finish or expire, and memory stays bounded
+// whatever visitors do. Expired entries are swept as it grows (amortised O(1) per Put).
 type MemoryStateStore struct {
-	mu sync.Mutex
-	m  map[string]memoryState
+	// MaxEntries bounds the sign-ins in progress; 0 means 100,000.
+	MaxEntries int
+
+	mu        sync.Mutex
+	m         map[string]memoryState
+	nextSweep int       // sweep when the map holds this many entries,
+	sweptAt   time.Time // or, when it is full, at most once a second
 }
+
+// ErrTooManySignIns is returned by MemoryStateStore.Put when MaxEntries sign-ins are in
+// progress.
+var ErrTooManySignIns = errors.New("signin: too many sign-ins in progress; try again later")
 
 type memoryState struct {
 	value   []byte
@@ -284,11 +300,21 @@ func (s *MemoryStateStore) Put(_ context.Context, id string, value []byte, ttl t
 	if s.m == nil {
 		s.m = map[string]memoryState{}
 	}
+	limit := s.MaxEntries
+	if limit <= 0 {
+		limit = 100_000
+	}
 	now := time.Now()
-	for k, v := range s.m {
-		if now.After(v.expires) {
-			delete(s.m, k)
+	if len(s.m) >= max(s.nextSweep, 1024) || (len(s.m) >= limit && now.Sub(s.sweptAt) >= time.Second) {
+		for k, v := range s.m {
+			if now.After(v.expires) {
+				delete(s.m, k)
+			}
 		}
+		s.nextSweep, s.sweptAt = 2*len(s.m), now
+	}
+	if _, replacing := s.m[id]; !replacing && len(s.m) >= limit {
+		return ErrTooManySignIns
 	}
 	s.m[id] = memoryState{value: bytes.Clone(value), expires: now.Add(ttl)}
 	return nil

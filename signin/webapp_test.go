@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/entrakit/entrakit/cache"
 	"github.com/entrakit/entrakit/credential"
@@ -205,5 +207,37 @@ func TestWebAppOptionsAreValidated(t *testing.T) {
 		if _, err := NewWebApp(cfg, o); !errors.Is(err, credential.ErrInvalidInput) {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// A MemoryStateStore stays bounded whatever visitors do: past MaxEntries sign-ins in progress a
+// new one is refused, expired ones make room, and finished ones are gone.
+func TestMemoryStateStoreIsBounded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := &MemoryStateStore{MaxEntries: 3}
+	for i := range 3 {
+		if err := s.Put(ctx, fmt.Sprint("live", i), []byte("v"), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Put(ctx, "one too many", []byte("v"), time.Hour); !errors.Is(err, ErrTooManySignIns) {
+		t.Fatalf("a fourth sign-in: %v, want ErrTooManySignIns", err)
+	}
+	if _, err := s.Take(ctx, "live0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, "after a finish", []byte("v"), time.Hour); err != nil {
+		t.Errorf("a finished sign-in did not make room: %v", err)
+	}
+	expiring := &MemoryStateStore{MaxEntries: 2000}
+	for i := range 2000 {
+		_ = expiring.Put(ctx, fmt.Sprint("gone", i), []byte("v"), -time.Second) // already expired
+	}
+	if err := expiring.Put(ctx, "new", []byte("v"), time.Hour); err != nil {
+		t.Errorf("expired sign-ins did not make room: %v", err)
+	}
+	if n := len(expiring.m); n > 1025 {
+		t.Errorf("%d entries kept; expired ones are not swept", n)
 	}
 }
