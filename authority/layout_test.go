@@ -21,8 +21,9 @@ import (
 const module = "github.com/entrakit/entrakit"
 
 // order lists the packages in import order: each may import only those before it.
-// internal/cachecore is the engine room of cache, which credential drives too.
-var order = []string{"authority", "oauth", "entra", "keyring", "internal/cachecore", "cache", "credential", "signin", "vscode"}
+// internal/safefile reads files without blocking on a planted FIFO; internal/cachecore is the
+// engine room of cache, which credential drives too.
+var order = []string{"internal/safefile", "authority", "oauth", "entra", "keyring", "internal/cachecore", "cache", "credential", "signin", "vscode"}
 
 // projectImports returns the project packages that the non-test files of dir import.
 func projectImports(t *testing.T, dir string) []string {

@@ -3,6 +3,7 @@
 package cache
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,5 +89,19 @@ func TestPlantedTemporaryFilesAreNeverUsed(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(victim); string(b) != "victim's own file" {
 		t.Error("a write went through a planted symbolic link")
+	}
+}
+
+// A key file that is a FIFO (planted, or a mistake) fails at once: the read never waits for a
+// writer.
+func TestAKeyFileThatIsAFIFOFailsAtOnce(t *testing.T) {
+	t.Parallel()
+	p := filepath.Join(t.TempDir(), "key")
+	if err := syscall.Mkfifo(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := KeyFromFile(p).Key(context.Background(), false)
+	if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("a FIFO key file: %v", err)
 	}
 }

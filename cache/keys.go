@@ -6,9 +6,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"os"
 	"strings"
+
+	"github.com/entrakit/entrakit/internal/safefile"
 )
 
 // KeySource yields the 256-bit key an EncryptedStore seals partitions with. Besides the
@@ -21,7 +23,8 @@ type KeySource interface {
 	Describe() string
 	// Key returns the source's 32-byte key. When create is true, a source that can keep a key
 	// (the OS keyring) makes and keeps a new random one when it has none; otherwise it returns
-	// an error wrapping ErrNoKey. InsecurePlaintext returns a nil key.
+	// an error (wrapping ErrNoKey for the sources of this package; keyring's wraps
+	// keyring.ErrNotFound). InsecurePlaintext returns a nil key.
 	Key(ctx context.Context, create bool) ([]byte, error)
 }
 
@@ -59,7 +62,8 @@ func (k envKey) Key(context.Context, bool) ([]byte, error) {
 }
 
 // KeyFromFile is a key in a file (such as a mounted Kubernetes secret): 32 raw bytes, or their
-// base64. The file is read through a size limit and never echoed in an error.
+// base64. It must be a regular file (a symbolic link to one is fine), is read through a size
+// limit without blocking on a FIFO, and is never echoed in an error.
 func KeyFromFile(path string) KeySource { return fileKey{path: path} }
 
 type fileKey struct{ path string }
@@ -67,17 +71,12 @@ type fileKey struct{ path string }
 func (k fileKey) Describe() string { return "the key file " + k.path }
 
 func (k fileKey) Key(context.Context, bool) ([]byte, error) {
-	f, err := os.Open(k.path)
-	if errors.Is(err, os.ErrNotExist) {
+	b, err := safefile.ReadRegular(k.path, 1024) // a FIFO planted at the path fails, never blocks
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s does not exist", ErrNoKey, k.path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cache: reading the key file: %w", err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 1024))
-	if err != nil {
-		return nil, fmt.Errorf("cache: reading the key file %s: %w", k.path, err)
 	}
 	if len(b) == 32 {
 		return b, nil

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/entrakit/entrakit/authority"
+	"github.com/entrakit/entrakit/internal/safefile"
 )
 
 // MaxAuthRecordSize is azure-identity's limit on authRecord.json.
@@ -35,7 +36,7 @@ func AuthRecordPaths(home string) []string {
 // ReadAuthRecord reads and validates the record at path. It returns nil and no error when the
 // file does not exist.
 func ReadAuthRecord(path string) (*AuthRecord, error) {
-	b, err := readRegular(path, MaxAuthRecordSize)
+	b, err := safefile.ReadRegular(path, MaxAuthRecordSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

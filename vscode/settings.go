@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"path/filepath"
 	"unicode/utf8"
+
+	"github.com/entrakit/entrakit/internal/safefile"
 )
 
 // MaxSettingsSize bounds settings.json: real ones are a few KiB.
@@ -53,7 +55,7 @@ func SettingsPath(goos string, getenv func(string) string, home string) (string,
 // ReadSettings reads settings.json at path. A missing file means defaults (zero Settings and no
 // error); anything else that cannot be used is an error wrapping ErrSettings.
 func ReadSettings(path string) (Settings, error) {
-	b, err := readRegular(path, MaxSettingsSize)
+	b, err := safefile.ReadRegular(path, MaxSettingsSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Settings{}, nil
 	}

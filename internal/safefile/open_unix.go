@@ -1,6 +1,6 @@
 //go:build unix
 
-package vscode
+package safefile
 
 import "syscall"
 
